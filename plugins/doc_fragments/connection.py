@@ -1,0 +1,42 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  magento_root:
+    description:
+      - The Magento installation directory on the managed node, the one holding C(bin/magento) and C(app/etc/env.php).
+      - The module runs on that host as a user who may read Magento's files (usually the file-system owner, via O(become_user)).
+      - If not set, the E(MAGENTO_ROOT) environment variable is used.
+    type: path
+  php_executable:
+    description:
+      - The PHP CLI that runs C(bin/magento) and the collection's bridge script.
+      - A name is looked up on E(PATH); a path is used as is.
+      - If not set, the E(MAGENTO_PHP) environment variable is used, else C(php).
+    type: str
+    default: php
+  base_url:
+    description:
+      - The store's base URL for HTTP calls (OAuth endpoints and REST), for example C(https://shop.example.com/).
+      - If not set, the E(MAGENTO_BASE_URL) environment variable is used, else Magento's own C(web/unsecure/base_url).
+      - Only modules that talk HTTP use it.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates of HTTPS calls. Only set to V(false) for stores with self-signed certificates.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for each PHP process (bridge or C(bin/magento)) and each HTTP request.
+    type: int
+    default: 60
+requirements:
+  - PHP CLI on the managed node, the one Magento runs with.
+'''

@@ -1,0 +1,148 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host transport: Magento's own bin/magento and the PHP bridge. Internal to this collection.
+
+Every PHP process the collection starts on the Magento host starts here, so that
+timeouts, error messages and secret scrubbing are written once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_PROTOCOL, BRIDGE_SOURCE
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+
+# What each bridge action attempts, for error messages ("Creating integration 'x' failed: ...").
+_ATTEMPTS = {
+    'system.info': 'Reading the Magento version and base URL',
+    'acl.resources': "Reading Magento's ACL resource tree",
+    'integration.list': 'Listing integrations',
+    'integration.get': 'Reading integration {name!r}',
+    'integration.create': 'Creating integration {name!r}',
+    'integration.update': 'Updating integration {name!r}',
+    'integration.delete': 'Deleting integration {name!r}',
+    'integration.activate': 'Activating integration {name!r}',
+    'integration.prepare_exchange': 'Preparing the OAuth token exchange of integration {name!r}',
+    'integration.post_to_consumer': 'Sending the OAuth credentials of integration {name!r} to its callback URL',
+    'integration.revoke': 'Revoking the tokens of integration {name!r}',
+    'config.get': 'Reading config values',
+    'config.delete': 'Deleting config values',
+    'cache.status': 'Reading the cache status',
+}
+
+_CREDENTIAL_KEYS = ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret', 'oauth_verifier')
+
+
+def describe(action):
+    """A sentence fragment saying what ``action`` (a bridge request item) attempts."""
+    template = _ATTEMPTS.get(action.get('action'), 'Running bridge action {action}')
+    fields = {'name': action.get('name') or action.get('integration_id'), 'action': action.get('action')}
+    fields.update(action.get('context', {}))
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError):
+        return template
+
+
+class CommandResult(object):
+    def __init__(self, rc, stdout, stderr):
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class HostTransport(object):
+    """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``."""
+
+    def __init__(self, magento_root, php_executable, timeout, tmpdir):
+        self.magento_root = magento_root
+        self.php_executable = php_executable
+        self.timeout = timeout
+        self.tmpdir = tmpdir
+        self.php_processes = 0
+        self._secrets = set()
+
+    # -- secrets ---------------------------------------------------------
+    def remember_secrets(self, values):
+        """Values that must never appear in an error message from here on."""
+        self._secrets.update(value for value in values if isinstance(value, str) and len(value) >= 8)
+
+    def scrub(self, text):
+        for secret in self._secrets:
+            text = text.replace(secret, '********')
+        return text
+
+    def _collect_secrets(self, data):
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key in _CREDENTIAL_KEYS and isinstance(value, str):
+                    self.remember_secrets([value])
+                else:
+                    self._collect_secrets(value)
+        elif isinstance(data, list):
+            for item in data:
+                self._collect_secrets(item)
+
+    # -- processes -------------------------------------------------------
+    def _run(self, args, stdin_text, attempted):
+        self.php_processes += 1
+        try:
+            proc = subprocess.run(
+                [self.php_executable] + args, input=stdin_text, cwd=self.magento_root,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=self.timeout,
+                universal_newlines=True, errors='replace',
+            )
+        except subprocess.TimeoutExpired:
+            raise MagentoError('%s failed: PHP did not finish within %s seconds (option timeout).' % (attempted, self.timeout),
+                               kind='timeout')
+        except OSError as exc:
+            raise MagentoError('%s failed: could not start %s: %s' % (attempted, self.php_executable, exc.strerror),
+                               kind='bootstrap')
+        return CommandResult(proc.returncode, proc.stdout, proc.stderr)
+
+    def magento(self, args, attempted=None):
+        """Run ``bin/magento ARGS``; a non-zero exit raises with Magento's own message."""
+        attempted = attempted or 'Running bin/magento %s' % ' '.join(args[:1])
+        result = self._run([os.path.join(self.magento_root, 'bin', 'magento')] + list(args), None, attempted)
+        if result.rc != 0:
+            said = _first_lines(result.stdout.strip() or result.stderr.strip())
+            raise MagentoError('%s failed: %s' % (attempted, self.scrub(said) or 'bin/magento exited with %d' % result.rc),
+                               kind='magento', rc=result.rc)
+        return result
+
+    def bridge(self, actions):
+        """Run a batch of bridge actions in one PHP process; returns their results in order."""
+        request = {'protocol': BRIDGE_PROTOCOL, 'magento_root': self.magento_root,
+                   'actions': [dict((k, v) for k, v in action.items() if k != 'context') for action in actions]}
+        script = os.path.join(self.tmpdir, 'commerceops-magento-bridge.php')
+        fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(BRIDGE_SOURCE)
+        try:
+            result = self._run([script], json.dumps(request), describe(actions[0]) if len(actions) == 1 else 'Reading Magento state')
+        finally:
+            os.unlink(script)
+        try:
+            response = json.loads(result.stdout)
+        except ValueError:
+            raise MagentoError('%s failed: the Magento bridge exited with code %d and printed no JSON: %s' % (
+                describe(actions[0]), result.rc, self.scrub(_first_lines(result.stderr or result.stdout)) or '(no output)'),
+                kind='bridge')
+        self._collect_secrets(response.get('results'))
+        if response.get('protocol') != BRIDGE_PROTOCOL:
+            raise MagentoError('The Magento bridge answered protocol %r, this collection speaks protocol %d: '
+                               'use matching versions.' % (response.get('protocol'), BRIDGE_PROTOCOL), kind='protocol')
+        if not response.get('ok'):
+            error = response.get('error') or {}
+            index = error.get('index', 0)
+            failed = actions[index] if isinstance(index, int) and 0 <= index < len(actions) else actions[0]
+            raise MagentoError('%s failed: %s' % (describe(failed), self.scrub(error.get('message') or 'no message')),
+                               kind=error.get('kind', 'magento'), magento_exception=error.get('exception'))
+        return response['results']
+
+
+def _first_lines(text, count=8):
+    return '\n'.join(text.strip().splitlines()[:count])

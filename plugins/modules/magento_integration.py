@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: magento_integration
+short_description: Create, update or remove a Magento integration and its API resource access
+version_added: 0.1.0
+description:
+  - Manages an integration as the admin's B(System > Extensions > Integrations) page does it
+    (name, contact e-mail, callback URL, identity link URL, and B(API) resource access B(All) or B(Custom)),
+    through Magento's own integration service on the Magento host.
+  - Only the fields the task gives are compared and changed; an update always sends the full resource set,
+    so Magento never drops the integration's permissions by accident.
+  - Creating an integration does not activate it; use M(commerceops.magento.magento_integration_auth) for that.
+  - "How Magento stores Custom access: it writes one allow or deny rule for every resource of its ACL tree and
+    checks each resource on its own. Selecting a parent does B(not) grant its children, nor does a child grant
+    its parent; list every resource the integration needs. Magento adds C(Magento_Backend::admin) to every
+    non-empty Custom list, and the module reports it among O(resources) as Magento reads them back.
+    The admin's tree also ticks the ancestors of what is ticked; list them too if the admin should show the same tree."
+author:
+  - commerceops.magento contributors
+extends_documentation_fragment:
+  - commerceops.magento.connection
+  - commerceops.magento.attributes.CHECK_MODE_EXACT
+  - commerceops.magento.attributes.ACTION_GROUP
+options:
+  name:
+    description:
+      - The integration's name, its identity. Magento compares names case-insensitively.
+    type: str
+    required: true
+  email:
+    description:
+      - Contact e-mail. An empty string clears it. Left as it is when not given.
+    type: str
+  callback_url:
+    description:
+      - The B(Callback URL) where Magento posts the OAuth credentials on activation.
+      - An empty string clears it. Plain C(http://) works but Magento warns that it is insecure; so does this module.
+    type: str
+    aliases: [endpoint]
+  identity_link_url:
+    description:
+      - The B(Identity link URL) the admin opens in a pop-up on activation.
+      - With O(callback_url), activation goes through the third party's OAuth token exchange.
+    type: str
+  resource_access:
+    description:
+      - V(all) grants every API resource; V(custom) grants only O(resources).
+      - Defaults to V(custom) when O(resources) is given. Required, directly or through O(resources), to create.
+    type: str
+    choices: [all, custom]
+  resources:
+    description:
+      - ACL resource ids to grant with O(resource_access=custom), for example C(Magento_Catalog::products).
+      - Checked against the store's own ACL tree before anything is written; an unknown id fails with the closest known ids.
+      - An empty list grants nothing.
+    type: list
+    elements: str
+  state:
+    description:
+      - V(present) creates or updates the integration, V(absent) removes it with its OAuth consumer and tokens.
+      - Integrations declared in a module's C(etc/integration.xml) cannot be edited or removed this way, as in the admin.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: commerceops.magento.magento_integration_info
+  - module: commerceops.magento.magento_integration_auth
+'''
+
+EXAMPLES = r'''
+- name: Give the ERP connector catalog and order access
+  commerceops.magento.magento_integration:
+    magento_root: /var/www/magento
+    name: Acme ERP
+    email: integrations@acme.example
+    callback_url: https://erp.acme.example/magento/callback
+    identity_link_url: https://erp.acme.example/magento/login
+    resources:
+      - Magento_Catalog::catalog
+      - Magento_Catalog::products
+      - Magento_Sales::sales
+      - Magento_Sales::sales_order
+  become: true
+  become_user: www-data
+
+- name: An integration with access to everything
+  commerceops.magento.magento_integration:
+    magento_root: /var/www/magento
+    name: Reporting
+    resource_access: all
+
+- name: Remove an integration, its consumer and its tokens
+  commerceops.magento.magento_integration:
+    magento_root: /var/www/magento
+    name: Old connector
+    state: absent
+'''
+
+RETURN = r'''
+integration:
+  description: The integration after the task (as it would be, in check mode); V(null) when absent. No secrets.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Magento's integration id (V(null) for an integration check mode would create).
+      type: int
+      sample: 12
+    name:
+      description: The name as stored.
+      type: str
+      sample: Acme ERP
+    email:
+      description: Contact e-mail, empty when none.
+      type: str
+    callback_url:
+      description: The callback URL, empty when none.
+      type: str
+    identity_link_url:
+      description: The identity link URL, empty when none.
+      type: str
+    resource_access:
+      description: V(all) or V(custom).
+      type: str
+      sample: custom
+    resources:
+      description: The resources Magento grants, as it reads them back, in ACL tree order.
+      type: list
+      elements: str
+      sample: [Magento_Backend::admin, Magento_Catalog::products]
+    status:
+      description: V(inactive), V(active) (activated) or V(recreated) (reset after its integration.xml changed).
+      type: str
+      sample: inactive
+    setup_type:
+      description: V(manual) (made in the admin or by this collection) or V(config) (from a module's integration.xml).
+      type: str
+      sample: manual
+'''
+
+from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
+from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
+    Integrations, check_name, desired_view, to_view,
+)
+from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+
+
+def run(module, warnings):
+    params = module.params
+    name = check_name(params['name'])
+    integrations = Integrations(module.transport)
+    found = integrations.read(name, with_acl=params['state'] == 'present')
+    current = to_view(found['integration'])
+
+    if params['state'] == 'absent':
+        desired = None
+    else:
+        acl_ids = [resource['id'] for resource in found['acl']]
+        desired = desired_view(params, current, acl_ids, warnings)
+        if current is None:
+            desired.update(id=None, status='inactive', setup_type='manual')
+
+    if current is not None and current['setup_type'] == 'config':
+        if params['state'] == 'absent':
+            raise MagentoInputError("Uninstall the extension to remove integration '%s'. It is declared in a module's "
+                                    "etc/integration.xml, and Magento refuses to delete it." % current['name'])
+        if any(current[key] != desired[key] for key in desired if key in current):
+            raise MagentoInputError("The integrations created in the config file can't be edited: %r comes from a "
+                                    "module's etc/integration.xml. Change that file and run setup:upgrade instead."
+                                    % current['name'])
+
+    return ensure(
+        params['state'], current, desired,
+        create=lambda view: to_view(integrations.create(view)),
+        update=lambda cur, changes: to_view(integrations.update(cur, dict(cur, **changes))),
+        delete=integrations.delete,
+        check_mode=module.check_mode,
+    )
+
+
+def main():
+    module = MagentoModule(
+        argument_spec=MagentoModule.generate_argspec(
+            name=dict(type='str', required=True),
+            email=dict(type='str'),
+            callback_url=dict(type='str', aliases=['endpoint']),
+            identity_link_url=dict(type='str'),
+            resource_access=dict(type='str', choices=['all', 'custom']),
+            resources=dict(type='list', elements='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+        ),
+        supports_check_mode=True,
+    )
+    warnings = []
+    try:
+        outcome = run(module, warnings)
+    except MagentoError as error:
+        module.fail_from(error)
+    for warning in warnings:
+        module.warn(warning)
+    result = dict(changed=outcome['changed'], integration=outcome['object'])
+    if module._diff:
+        result['diff'] = outcome['diff']
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

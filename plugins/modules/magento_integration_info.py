@@ -1,0 +1,137 @@
+#!/usr/bin/python
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: magento_integration_info
+short_description: Read Magento integrations and the store's ACL resource tree
+version_added: 0.1.0
+description:
+  - Returns one integration by name, or all of them, with their resource access and status, as the admin's
+    B(System > Extensions > Integrations) grid shows them. Never returns a secret.
+  - Optionally returns the store's ACL resource tree, the ids that
+    M(commerceops.magento.magento_integration) accepts in O(commerceops.magento.magento_integration#module:resources).
+author:
+  - commerceops.magento contributors
+extends_documentation_fragment:
+  - commerceops.magento.connection
+  - commerceops.magento.attributes.CHECK_MODE_READ_ONLY
+  - commerceops.magento.attributes.ACTION_GROUP
+options:
+  name:
+    description:
+      - The integration to read (case-insensitive). All integrations when not given.
+    type: str
+  acl_resources:
+    description:
+      - Also return the store's ACL resource tree in RV(acl_resources).
+    type: bool
+    default: false
+seealso:
+  - module: commerceops.magento.magento_integration
+'''
+
+EXAMPLES = r'''
+- name: Read one integration
+  commerceops.magento.magento_integration_info:
+    magento_root: /var/www/magento
+    name: Acme ERP
+  register: erp
+
+- name: Fail when it is not active
+  ansible.builtin.assert:
+    that: erp.integrations | length == 1 and erp.integrations[0].status == 'active'
+
+- name: List every integration and the ACL ids this store knows
+  commerceops.magento.magento_integration_info:
+    magento_root: /var/www/magento
+    acl_resources: true
+  register: store
+'''
+
+RETURN = r'''
+integrations:
+  description: The integrations found, ordered by id; empty when O(name) matches none.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Magento's integration id.
+      type: int
+    name:
+      description: The name as stored.
+      type: str
+    email:
+      description: Contact e-mail, empty when none.
+      type: str
+    callback_url:
+      description: The callback URL, empty when none.
+      type: str
+    identity_link_url:
+      description: The identity link URL, empty when none.
+      type: str
+    resource_access:
+      description: V(all) or V(custom).
+      type: str
+    resources:
+      description: The resources Magento grants, in ACL tree order.
+      type: list
+      elements: str
+    status:
+      description: V(inactive), V(active) or V(recreated).
+      type: str
+    setup_type:
+      description: V(manual) or V(config).
+      type: str
+acl_resources:
+  description: The store's ACL tree, flat, in Magento's order. Only with O(acl_resources=true).
+  returned: when O(acl_resources=true)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The resource id to use in O(commerceops.magento.magento_integration#module:resources).
+      type: str
+      sample: Magento_Catalog::products
+    title:
+      description: The title the admin's tree shows.
+      type: str
+      sample: Products
+    parent:
+      description: The parent's id, V(null) for the roots.
+      type: str
+      sample: Magento_Catalog::inventory
+'''
+
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.module_utils._integration import Integrations, check_name, to_view
+from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+
+
+def main():
+    module = MagentoModule(
+        argument_spec=MagentoModule.generate_argspec(
+            name=dict(type='str'),
+            acl_resources=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    name = module.params['name']
+    try:
+        if name is not None:
+            check_name(name)
+        found, acl = Integrations(module.transport).list([name] if name is not None else None,
+                                                         with_acl=module.params['acl_resources'])
+    except MagentoError as error:
+        module.fail_from(error)
+    result = dict(changed=False, integrations=[to_view(raw) for raw in found])
+    if acl is not None:
+        result['acl_resources'] = acl
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,116 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The host transport against a stand-in php executable (a shell script)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+
+from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_PROTOCOL
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.module_utils._transport import HostTransport
+
+
+def fake_php(tmp_path, body):
+    """A php stand-in: a Python script that records its stdin and prints what ``body`` computes."""
+    script = tmp_path / 'php'
+    script.write_text('#!%s\nimport json, os, stat, sys\nrequest = sys.stdin.read()\n%s\n' % (sys.executable, body))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def transport(tmp_path, body, timeout=10):
+    root = tmp_path / 'magento'
+    (root / 'bin').mkdir(parents=True)
+    scratch = tmp_path / 'scratch'
+    scratch.mkdir()
+    return HostTransport(str(root), fake_php(tmp_path, body), timeout, str(scratch))
+
+
+def test_one_process_answers_a_batch_and_the_script_is_private_and_removed(tmp_path):
+    body = '''
+script = sys.argv[1]
+mode = stat.S_IMODE(os.stat(script).st_mode)
+actions = json.loads(request)['actions']
+print(json.dumps({"protocol": %d, "ok": True, "results": [{"echo": a["action"], "mode": oct(mode)} for a in actions]}))
+''' % BRIDGE_PROTOCOL
+    t = transport(tmp_path, body)
+    results = t.bridge([{'action': 'acl.resources'}, {'action': 'integration.get', 'name': 'x', 'context': {'k': 1}}])
+    assert [r['echo'] for r in results] == ['acl.resources', 'integration.get']
+    assert results[0]['mode'] == '0o600'
+    assert t.php_processes == 1
+    assert os.listdir(str(tmp_path / 'scratch')) == []
+
+
+def test_bridge_error_names_the_attempt_and_magentos_message(tmp_path):
+    body = '''print(json.dumps({"protocol": %d, "ok": False, "results": [{}],
+    "error": {"index": 1, "action": "integration.create", "kind": "magento",
+              "message": "The integration with name \\"Acme\\" exists."}}))
+sys.exit(1)''' % BRIDGE_PROTOCOL
+    t = transport(tmp_path, body)
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'acl.resources'}, {'action': 'integration.create', 'name': 'Acme'}])
+    assert str(error.value) == "Creating integration 'Acme' failed: The integration with name \"Acme\" exists."
+    assert error.value.kind == 'magento'
+
+
+def test_php_fatal_error_becomes_a_message_not_a_traceback(tmp_path):
+    body = 'sys.stderr.write("PHP Fatal error:  Uncaught Error: Class not found in bridge.php:12\\n"); sys.exit(255)'
+    t = transport(tmp_path, body)
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'system.info'}])
+    assert 'exited with code 255 and printed no JSON' in str(error.value)
+    assert 'PHP Fatal error' in str(error.value)
+
+
+def test_protocol_mismatch_is_refused(tmp_path):
+    t = transport(tmp_path, 'print(json.dumps({"protocol": 99, "ok": True, "results": [{}]}))')
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'system.info'}])
+    assert 'protocol 99' in str(error.value) and error.value.kind == 'protocol'
+
+
+def test_secrets_seen_in_results_are_scrubbed_from_later_errors(tmp_path):
+    body = '''
+actions = json.loads(request)['actions']
+if actions[0]['action'] == 'integration.get':
+    print(json.dumps({"protocol": %d, "ok": True, "results": [{"credentials": {"consumer_secret": "abcdefghijklmnopqrstuvwxyz012345"}}]}))
+else:
+    sys.stderr.write("boom abcdefghijklmnopqrstuvwxyz012345\\n"); sys.exit(1)
+''' % BRIDGE_PROTOCOL
+    t = transport(tmp_path, body)
+    t.bridge([{'action': 'integration.get', 'name': 'x', 'with_secrets': True}])
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'integration.revoke', 'integration_id': 1}])
+    assert 'abcdefghijklmnopqrstuvwxyz012345' not in str(error.value)
+    assert '********' in str(error.value)
+
+
+def test_bin_magento_failure_carries_magentos_stdout_message(tmp_path):
+    body = '''
+assert sys.argv[1].endswith(os.path.join('bin', 'magento'))
+print('The "bogus/path" path doesn\\'t exist. Verify and try again.')
+sys.exit(1)'''
+    t = transport(tmp_path, body)
+    with pytest.raises(MagentoError) as error:
+        t.magento(['config:set', 'bogus/path', '1'], attempted='Saving config bogus/path')
+    assert str(error.value) == 'Saving config bogus/path failed: The "bogus/path" path doesn\'t exist. Verify and try again.'
+
+
+def test_a_hung_php_process_times_out(tmp_path):
+    t = transport(tmp_path, 'import time; time.sleep(5)', timeout=1)
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'system.info'}])
+    assert 'within 1 seconds' in str(error.value)
+
+
+def test_missing_php_binary_is_reported(tmp_path):
+    t = HostTransport(str(tmp_path), str(tmp_path / 'no-php'), 5, str(tmp_path))
+    with pytest.raises(MagentoError) as error:
+        t.magento(['cache:status'])
+    assert 'could not start' in str(error.value)

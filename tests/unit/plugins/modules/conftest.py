@@ -1,0 +1,38 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a module's main() with arguments and canned bridge / bin/magento answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+from ansible_collections.commerceops.magento.plugins.module_utils._transport import HostTransport
+from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import FakeHost
+
+
+@pytest.fixture
+def host(monkeypatch):
+    fake = FakeHost()
+    monkeypatch.setattr(HostTransport, 'bridge', lambda self, actions: fake.bridge(self, actions))
+    monkeypatch.setattr(HostTransport, 'magento', lambda self, args, attempted=None: fake.magento(self, args, attempted))
+    monkeypatch.setattr(MagentoModule, '_checked_root', lambda self: '/srv/magento')
+    monkeypatch.setattr(MagentoModule, '_checked_php', lambda self: '/usr/bin/php')
+    return fake
+
+
+@pytest.fixture
+def run_module(capsys):
+    """run_module(main, args) -> (failed, result): runs a module's main() as Ansible would."""
+    def run(main, args):
+        args = dict({'magento_root': '/srv/magento'}, **args)
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exit_info:
+                main()
+        result = json.loads(capsys.readouterr().out)
+        return exit_info.value.code != 0, result
+    return run

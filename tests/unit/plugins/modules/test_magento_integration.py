@@ -1,0 +1,145 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.modules import magento_integration
+
+from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import integration
+
+WRITES = {'integration.create', 'integration.update', 'integration.delete'}
+
+
+def writes(host):
+    return [action for action in host.actions if action in WRITES]
+
+
+def test_creates_a_missing_integration_with_custom_resources_in_acl_order(host, run_module):
+    host.on('integration.get', {'integration': None})
+    host.on('integration.create', lambda action: {'integration': integration(
+        name=action['name'], resources=['Magento_Backend::admin'] + action['resources'])})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'email': 'ops@acme.example',
+        'resources': ['Magento_Sales::sales', 'Magento_Catalog::products', 'Magento_Sales::sales']})
+    assert not failed and result['changed']
+    create = host.calls[-1]
+    assert create['action'] == 'integration.create'
+    assert create['resources'] == ['Magento_Catalog::products', 'Magento_Sales::sales']
+    assert create['all_resources'] is False
+    assert create['endpoint'] == '' and create['identity_link_url'] == ''
+    assert result['integration']['resources'][0] == 'Magento_Backend::admin'
+
+
+def test_rerun_with_the_same_input_writes_nothing(host, run_module):
+    host.on('integration.get', {'integration': integration()})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']})
+    assert not failed and not result['changed']
+    assert writes(host) == []
+    assert host.actions == ['integration.get', 'acl.resources']
+
+
+def test_update_sends_every_field_and_the_full_resource_set(host, run_module):
+    host.on('integration.get', {'integration': integration()})
+    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example', '_ansible_diff': True})
+    assert not failed and result['changed']
+    update = host.calls[-1]
+    assert update['action'] == 'integration.update' and update['integration_id'] == 7
+    # Left-out fields are kept, and the resources go along so Magento does not wipe them.
+    assert update['resources'] == ['Magento_Catalog::products'] and update['all_resources'] is False
+    assert result['diff'] == {'before': {'email': 'ops@acme.example'}, 'after': {'email': 'new@acme.example'}}
+
+
+def test_check_mode_reports_the_change_and_writes_nothing(host, run_module):
+    host.on('integration.get', {'integration': None})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'resource_access': 'all', '_ansible_check_mode': True, '_ansible_diff': True})
+    assert not failed and result['changed']
+    assert writes(host) == []
+    assert result['diff']['before'] == {'state': 'absent'}
+    assert result['diff']['after']['resources'] == ['Magento_Backend::all']
+
+
+def test_unknown_resource_fails_before_any_write_and_suggests_the_closest(host, run_module):
+    host.on('integration.get', {'integration': None})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resources': ['Magento_Catalog::product']})
+    assert failed
+    assert "'Magento_Catalog::product'" in result['msg'] and "did you mean 'Magento_Catalog::products'" in result['msg']
+    assert writes(host) == []
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'name': ''}, 'name must not be empty'),
+    ({'name': ' padded '}, 'leading or trailing spaces'),
+    ({'name': 'x' * 256}, 'at most 255'),
+    ({'name': 'A', 'resource_access': 'all', 'email': 'not-an-email'}, "email 'not-an-email'"),
+    ({'name': 'A', 'resource_access': 'all', 'callback_url': 'ftp://x.example/cb'}, 'callback_url'),
+    ({'name': 'A', 'resource_access': 'all', 'identity_link_url': 'no-scheme.example'}, 'identity_link_url'),
+    ({'name': 'A', 'resource_access': 'all', 'resources': ['Magento_Catalog::products']}, 'only used with resource_access=custom'),
+    ({'name': 'A', 'resources': ['Magento_Backend::all']}, 'set resource_access=all'),
+    ({'name': 'A', 'resource_access': 'custom'}, 'resources is required'),
+    ({'name': 'A'}, 'needs its API resource access'),
+])
+def test_bad_input_fails_naming_the_field(host, run_module, args, fragment):
+    host.on('integration.get', {'integration': None})
+    failed, result = run_module(magento_integration.main, args)
+    assert failed and fragment in result['msg']
+    assert writes(host) == []
+
+
+def test_plain_http_callback_is_allowed_with_magentos_warning(host, run_module):
+    host.on('integration.get', {'integration': None})
+    host.on('integration.create', lambda action: {'integration': integration(endpoint=action['endpoint'])})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'resource_access': 'all', 'callback_url': 'http://erp.example/cb'})
+    assert not failed and result['changed']
+    assert any('Integrations not using HTTPS are insecure' in w for w in result['warnings'])
+
+
+def test_absent_removes_and_second_absent_is_a_no_op(host, run_module):
+    host.on('integration.get', {'integration': integration()})
+    host.on('integration.delete', {'deleted': integration()})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'state': 'absent'})
+    assert not failed and result['changed'] and result['integration'] is None
+    assert host.actions == ['integration.get', 'integration.delete']
+
+    host.calls[:] = []
+    host.on('integration.get', {'integration': None})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'state': 'absent'})
+    assert not failed and not result['changed'] and writes(host) == []
+
+
+def test_config_file_integration_cannot_be_edited(host, run_module):
+    host.on('integration.get', {'integration': integration(setup_type=1)})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'other@acme.example'})
+    assert failed and "can't be edited" in result['msg']
+    assert writes(host) == []
+
+
+def test_config_file_integration_cannot_be_removed(host, run_module):
+    host.on('integration.get', {'integration': integration(setup_type=1)})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'state': 'absent'})
+    assert failed and 'Uninstall the extension' in result['msg']
+    assert writes(host) == []
+
+
+def test_magento_refusal_surfaces_its_message_without_traceback(host, run_module):
+    host.on('integration.get', {'integration': None})
+    host.on('integration.create', MagentoError(
+        "Creating integration 'Acme ERP' failed: The integration with name \"Acme ERP\" exists."))
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resource_access': 'all'})
+    assert failed and 'The integration with name "Acme ERP" exists.' in result['msg']
+    assert 'Traceback' not in result['msg']
+
+
+def test_switching_to_all_drops_the_custom_list(host, run_module):
+    host.on('integration.get', {'integration': integration()})
+    host.on('integration.update', lambda action: {'integration': integration(
+        all_resources=True, resources=['Magento_Backend::all'])})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resource_access': 'all'})
+    assert not failed and result['changed']
+    assert host.calls[-1]['all_resources'] is True and host.calls[-1]['resources'] == []

@@ -1,0 +1,29 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible_collections.commerceops.magento.plugins.modules import magento_integration_info
+
+from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import ACL, integration
+
+
+def test_one_integration_by_name_without_secrets(host, run_module):
+    host.on('integration.list', lambda action: {'integrations': [integration(status=1)]} if action.get('names') == ['Acme ERP'] else None)
+    failed, result = run_module(magento_integration_info.main, {'name': 'Acme ERP'})
+    assert not failed and not result['changed']
+    assert result['integrations'][0]['status'] == 'active'
+    assert result['integrations'][0]['resource_access'] == 'custom'
+    assert 'consumer_secret' not in str(result) and 'acl_resources' not in result
+
+
+def test_all_integrations_and_the_acl_tree_in_one_bridge_call(host, run_module):
+    host.on('integration.list', {'integrations': [integration(), integration(integration_id=8, name='Other',
+                                                                              all_resources=True,
+                                                                              resources=['Magento_Backend::all'])]})
+    failed, result = run_module(magento_integration_info.main, {'acl_resources': True})
+    assert not failed
+    assert [i['name'] for i in result['integrations']] == ['Acme ERP', 'Other']
+    assert result['integrations'][1]['resource_access'] == 'all'
+    assert result['acl_resources'] == ACL
+    assert host.actions == ['integration.list', 'acl.resources']
