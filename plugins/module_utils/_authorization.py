@@ -1,0 +1,253 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Activation, OAuth token exchange, revocation and proof of an integration's tokens.
+
+Internal to this collection. SPEC §3 describes what Magento does on each path;
+this module chooses the path and keeps reruns from doing anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.commerceops.magento.plugins.module_utils._diff import build_diff
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
+from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
+    STATUS_WORDS, Integrations, check_name, to_view,
+)
+from ansible_collections.commerceops.magento.plugins.module_utils import _oauth
+
+SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
+POLL_INTERVAL = 1.0
+
+
+def choose_flow(requested, view):
+    if requested != 'auto':
+        return requested
+    # The admin's Activate exchanges tokens only when both URLs are set (SPEC §3.1).
+    return 'callback' if view['callback_url'] and view['identity_link_url'] else 'direct'
+
+
+def is_authorized(raw):
+    token = raw['token']
+    return raw['status'] == 1 and token['type'] == 'access' and token['rows'] == 1
+
+
+def snapshot(raw, credentials):
+    return {'status': STATUS_WORDS.get(raw['status'], str(raw['status'])), 'token': raw['token']['type'],
+            'access_token': (credentials or {}).get('access_token')}
+
+
+class Authorizer(object):
+    """Brings one integration to ``authorized`` or ``revoked``; see magento_integration_auth."""
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.integrations = Integrations(module.transport)
+        self.warnings = []
+        self.http = None
+
+    # -- HTTP ---------------------------------------------------------------
+    def _http(self, base_url):
+        if self.http is None:
+            if _oauth.HTTP_IMPORT_ERROR:
+                self.module.fail_json(msg=missing_required_lib('requests and requests-oauthlib') +
+                                      ' They are needed where this module runs (the Magento host) for the token '
+                                      'exchange and the token proof: pip install requests requests-oauthlib, or the '
+                                      'OS packages python3-requests and python3-requests-oauthlib.',
+                                      exception=_oauth.HTTP_IMPORT_ERROR)
+            self.http = _oauth.OAuthClient(base_url, self.params['validate_certs'], self.params['timeout'],
+                                           scrub=self.module.transport.scrub)
+        return self.http
+
+    # -- entry point --------------------------------------------------------
+    def run(self):
+        name = check_name(self.params['name'])
+        found = self.integrations.read(name, with_info=True, with_secrets=True)
+        raw = found['integration']
+        if raw is None:
+            raise MagentoInputError('Integration %r does not exist: create it first with '
+                                    'commerceops.magento.magento_integration.' % name)
+        view = to_view(raw)
+        credentials = found['credentials'] or {}
+        base_url = self.params['base_url'] or found['info'].get('base_url')
+        flow = choose_flow(self.params['flow'], view)
+        before = snapshot(raw, credentials)
+
+        if self.params['state'] == 'revoked':
+            changed = raw['token']['rows'] > 0 or raw['status'] != 0
+            if changed and not self.module.check_mode:
+                raw = self.integrations.call('revoke', view)['integration']
+            credentials = dict(credentials, access_token=None, access_token_secret=None)
+            after = dict(before, status='inactive', token=None, access_token=None) if changed else before
+            return self._result(changed, flow, raw, view, credentials, before, after, verification=None)
+
+        action = None
+        if not is_authorized(raw):
+            action = 'activate'
+            if raw['token']['rows'] > 0:
+                self.warnings.append(
+                    "Integration %r had %d token row(s) of type %r left by an earlier, unfinished activation (status %s); "
+                    "they are cleared and the integration is activated again." % (
+                        view['name'], raw['token']['rows'], raw['token']['type'], view['status']))
+        elif self.params['rotate']:
+            action = 'rotate'
+
+        if action is None:
+            verification = self._verify(view, credentials, base_url)
+            return self._result(False, flow, raw, view, credentials, before, before, verification)
+
+        if self.module.check_mode:
+            after = dict(before, status='active', token='access', access_token='(new)')
+            return self._result(True, flow, raw, view, credentials, before, after, verification=None)
+
+        raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
+        verification = self._verify(to_view(raw), credentials, base_url)
+        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification)
+
+    # -- flows --------------------------------------------------------------
+    def _clearing(self, raw):
+        """(actions to run first, reauthorize flag): Magento's reauthorize clears one token row; more need a revoke."""
+        rows = raw['token']['rows']
+        if rows > 1:
+            return [{'action': 'integration.revoke', 'integration_id': raw['integration_id'],
+                     'context': {'name': raw['name']}}], False
+        return [], rows == 1
+
+    def _batch(self, raw, action, **params):
+        first, reauthorize = self._clearing(raw)
+        request = dict(params, action='integration.' + action, integration_id=raw['integration_id'],
+                       reauthorize=reauthorize, context={'name': raw['name']})
+        return self.module.transport.bridge(first + [request])[-1]
+
+    def _flow_direct(self, raw, view, base_url):
+        result = self._batch(raw, 'activate')
+        if not result['token_created'] or result['integration']['status'] != 1:
+            raise MagentoError('Activating integration %r did nothing: Magento found an existing token and left the '
+                               'integration %s. Rerun with rotate=true to replace its tokens.'
+                               % (view['name'], STATUS_WORDS.get(result['integration']['status'])))
+        return result['integration'], result['credentials']
+
+    def _flow_exchange(self, raw, view, base_url):
+        prepared = self._batch(raw, 'prepare_exchange')
+        consumer = prepared['credentials']
+        http = self._http(base_url)
+        try:
+            request_token, request_secret = http.request_token(consumer['consumer_key'], consumer['consumer_secret'])
+            access_token, access_secret = http.access_token(consumer['consumer_key'], consumer['consumer_secret'],
+                                                            request_token, request_secret, prepared['oauth_verifier'])
+        except MagentoError as error:
+            raise MagentoError('%s The integration stays inactive; rerun the task to start a new exchange.' % error,
+                               kind=error.kind, **error.details)
+        found = self.integrations.read(view['name'], with_secrets=True)
+        credentials = dict(consumer, access_token=access_token, access_token_secret=access_secret)
+        return found['integration'], dict(found['credentials'] or {}, **credentials)
+
+    def _flow_callback(self, raw, view, base_url):
+        if not (view['callback_url'] and view['identity_link_url']):
+            raise MagentoInputError("flow=callback needs the integration's callback_url and identity_link_url; "
+                                    "%r lacks %s." % (view['name'], 'callback_url' if not view['callback_url'] else
+                                                      'identity_link_url'))
+        self._batch(raw, 'post_to_consumer')
+        deadline = time.time() + self.params['wait_timeout']
+        while True:
+            found = self.integrations.read(view['name'], with_secrets=True)
+            current = found['integration']
+            if current is not None and is_authorized(current):
+                return current, found['credentials']
+            if time.time() >= deadline or current is None:
+                break
+            time.sleep(POLL_INTERVAL)
+        state = 'removed' if current is None else '%s with token %s' % (
+            STATUS_WORDS.get(current['status']), current['token']['type'])
+        raise MagentoError(
+            'Integration %r: Magento posted its OAuth credentials to %s, but the third party did not complete the '
+            'token exchange within %d seconds (wait_timeout); the integration is %s. Check that the service at that '
+            'URL received the POST and can reach %soauth/token/request and %soauth/token/access within '
+            'oauth/consumer/expiration_period (300 seconds by default).' % (
+                view['name'], view['callback_url'], self.params['wait_timeout'], state, base_url, base_url),
+            kind='callback_timeout')
+
+    # -- proof --------------------------------------------------------------
+    def _verify(self, view, credentials, base_url):
+        if not self.params['verify'] or self.module.check_mode:
+            return None
+        route = self.params['verify_route']
+        if view['resource_access'] == 'custom' and not view['resources']:
+            return {'verified': False, 'route': 'GET ' + route, 'status': None, 'bearer': None,
+                    'message': 'Not proven: the integration has no API resources, so every route refuses it.'}
+        http = self._http(base_url)
+        status, body = http.rest_get(route, credentials=credentials)
+        proof = {'verified': status == 200, 'route': 'GET ' + route, 'status': status,
+                 'message': 'OK' if status == 200 else _oauth.rest_message(body), 'bearer': None}
+        if status == 401 and route != _oauth.DEFAULT_PROOF_ROUTE:
+            # Magento answers the same 401 for a bad token and for a missing ACL resource: ask the universal route.
+            fallback, _body = http.rest_get(_oauth.DEFAULT_PROOF_ROUTE, credentials=credentials)
+            if fallback == 200:
+                proof.update(verified=True, route_authorized=False, proof_route='GET ' + _oauth.DEFAULT_PROOF_ROUTE,
+                             message='The tokens work (GET %s answered 200), but the integration is not allowed to use '
+                                     '%s: %s' % (_oauth.DEFAULT_PROOF_ROUTE, route, proof['message']))
+        if not proof['verified']:
+            raise MagentoError('The access token of integration %r was refused by GET %srest%s: HTTP %s: %s' % (
+                view['name'], http.base_url, route, status, proof['message']), kind='verify', status=status)
+        if self.params['verify_bearer']:
+            bearer_status, bearer_body = http.rest_get(route, bearer=credentials['access_token'])
+            proof['bearer'] = {'verified': bearer_status == 200, 'status': bearer_status,
+                               'message': 'OK' if bearer_status == 200 else
+                               '%s (Magento 2.4.4+ accepts integration tokens as Bearer only while '
+                               'oauth/consumer/enable_integration_as_bearer is 1)' % _oauth.rest_message(bearer_body)}
+        return proof
+
+    # -- result -------------------------------------------------------------
+    def _result(self, changed, flow, raw, view, credentials, before, after, verification):
+        credentials = dict((key, credentials.get(key)) for key in
+                           ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
+        file_changed = self._write_credentials_file(view, credentials)
+        result = dict(
+            changed=changed or file_changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
+            verified=None if verification is None else verification['verified'], verification=verification,
+            credentials=credentials, integration=to_view(raw),
+        )
+        if self.module.check_mode:
+            result['status'] = after['status']
+        if self.module._diff:
+            result['diff'] = build_diff(before, after, SECRET_KEYS) if changed else {'before': {}, 'after': {}}
+        return result
+
+    def _write_credentials_file(self, view, credentials):
+        path = self.params['credentials_file']
+        if not path:
+            return False
+        content = dict(credentials, name=view['name'])
+        try:
+            with open(path) as handle:
+                existing = json.load(handle)
+        except (IOError, OSError, ValueError):
+            existing = None
+        changed = existing != content
+        if changed and not self.module.check_mode:
+            directory = os.path.dirname(os.path.abspath(path))
+            handle, temp = tempfile.mkstemp(prefix='.credentials-', dir=directory)  # created 0600
+            try:
+                with os.fdopen(handle, 'w') as stream:
+                    json.dump(content, stream, indent=2, sort_keys=True)
+                    stream.write('\n')
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                os.rename(temp, path)
+            except Exception:
+                if os.path.exists(temp):
+                    os.unlink(temp)
+                raise
+        file_args = self.module.load_file_common_arguments(self.module.params, path=path)
+        if file_args.get('mode') is None:
+            file_args['mode'] = '0600'
+        if self.module.check_mode and not os.path.exists(path):
+            return True
+        return self.module.set_fs_attributes_if_different(file_args, changed)

@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: magento_integration_auth
+short_description: Activate a Magento integration (OAuth 1.0a), reauthorize or revoke it, and prove its tokens
+version_added: 0.1.0
+description:
+  - Does what the admin's B(Activate) and B(Reauthorize) links do, on the Magento host, then proves the access token
+    with a signed REST call.
+  - O(flow=direct) is B(Activate) without a token exchange. Magento mints the access token itself and the integration becomes active.
+  - O(flow=exchange) plays the third party. Magento prepares the exchange (it restarts the consumer's expiry window
+    and makes a verifier, without posting anywhere). Then the module asks C(/oauth/token/request) and
+    C(/oauth/token/access) over HTTP, signed with HMAC-SHA256. This proves the store's OAuth endpoints end to end.
+  - O(flow=callback) is B(Activate) for an integration with a callback URL and an identity link URL. Magento posts the
+    consumer key, consumer secret, store base URL and verifier to the callback URL, and the third party completes the
+    exchange. The module waits up to O(wait_timeout) seconds for the integration to become active.
+  - An integration that is already active with an access token is left alone unless O(rotate=true). Nothing is minted,
+    posted or exchanged then.
+  - Token rows left by an unfinished activation are detected and cleared before activating again.
+    Magento's own B(Activate) would silently do nothing in that case.
+  - The result holds the credentials. Give the task C(no_log: true) so that they never reach a log.
+author:
+  - commerceops.magento contributors
+extends_documentation_fragment:
+  - commerceops.magento.connection
+  - commerceops.magento.attributes.ACTION_GROUP
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode reads the integration and reports whether it would be activated, rotated or revoked. Nothing is
+        minted, posted or exchanged, and the token proof is skipped.
+  diff_mode:
+    support: full
+    details: The diff shows the status and token type; tokens are masked.
+  safe_file_operations:
+    support: full
+    details: O(credentials_file) is written to a private temporary file and renamed over the target.
+options:
+  name:
+    description: The integration's name (case-insensitive).
+    type: str
+    required: true
+  state:
+    description:
+      - V(authorized) activates the integration if it is not active with an access token.
+      - V(revoked) deletes its tokens and sets it inactive. Its consumer key and secret stay.
+    type: str
+    choices: [authorized, revoked]
+    default: authorized
+  flow:
+    description:
+      - How to activate; see the description. V(auto) uses V(callback) when the integration has both a callback URL and
+        an identity link URL, as the admin does, and V(direct) otherwise.
+    type: str
+    choices: [auto, direct, exchange, callback]
+    default: auto
+  rotate:
+    description:
+      - Reauthorize even an active integration. It gets a new access token and secret; its consumer key and secret do
+        not change.
+      - With O(flow=callback) Magento first deletes the old token and sets the integration inactive, as the admin's
+        B(Reauthorize) does. It stays so until the third party completes the exchange.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for the third party to complete the exchange with O(flow=callback).
+    type: int
+    default: 60
+  verify:
+    description:
+      - Prove the access token with an OAuth 1.0a-signed C(GET) of O(verify_route). A refused token fails the task.
+      - If O(verify_route) is refused but the token works on C(/V1/modules), the module reports that the integration
+        lacks the route's ACL resources. Magento answers both cases with the same 401.
+    type: bool
+    default: true
+  verify_route:
+    description:
+      - The REST route to prove the token with, without C(/rest). The default, C(/V1/modules), needs only
+        C(Magento_Backend::admin). Magento grants that resource to every integration with some access.
+    type: str
+    default: /V1/modules
+  verify_bearer:
+    description:
+      - Also try the access token as a C(Bearer) token and report the answer in RV(verification.bearer).
+      - Magento 2.4.4+ accepts this only while C(oauth/consumer/enable_integration_as_bearer) is C(1).
+    type: bool
+    default: false
+  credentials_file:
+    description:
+      - Write the credentials as JSON to this file on the managed node, with mode C(0600) unless O(mode) says
+        otherwise. The file is written only when its content changes.
+    type: path
+requirements:
+  - requests and requests-oauthlib where the module runs, for O(flow=exchange) and O(verify).
+seealso:
+  - module: commerceops.magento.magento_integration
+  - name: Magento OAuth-based authentication
+    description: How Magento's integrations use OAuth 1.0a.
+    link: https://developer.adobe.com/commerce/webapi/get-started/authentication/gs-authentication-oauth/
+'''
+
+EXAMPLES = r'''
+- name: Activate the ERP integration and prove its tokens
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    name: Acme ERP
+  no_log: true
+  register: erp_auth
+
+- name: Run the OAuth 1.0a exchange against the store's own endpoints, and keep the credentials
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    name: Acme ERP
+    flow: exchange
+    base_url: https://shop.example.com/
+    credentials_file: /etc/acme-erp/magento.json
+    owner: acme
+  no_log: true
+
+- name: Give the connector new access tokens
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    name: Acme ERP
+    rotate: true
+  no_log: true
+
+- name: Take the integration's access away but keep it
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    name: Acme ERP
+    state: revoked
+'''
+
+RETURN = r'''
+credentials:
+  description: The integration's OAuth credentials. Secrets; give the task C(no_log). Tokens are V(null) when revoked.
+  returned: always
+  type: dict
+  contains:
+    consumer_key:
+      description: The consumer key.
+      type: str
+    consumer_secret:
+      description: The consumer secret.
+      type: str
+    access_token:
+      description: The access token.
+      type: str
+    access_token_secret:
+      description: The access token secret.
+      type: str
+status:
+  description: The integration's status afterwards (as it would be, in check mode).
+  returned: always
+  type: str
+  sample: active
+flow:
+  description: The flow chosen (V(direct), V(exchange) or V(callback)).
+  returned: always
+  type: str
+  sample: direct
+verified:
+  description: Whether the access token was accepted; V(null) when not tried (O(verify=false), check mode, revoked).
+  returned: always
+  type: bool
+verification:
+  description: How the token was proven; V(null) when not tried.
+  returned: always
+  type: dict
+  contains:
+    verified:
+      description: Whether the token was accepted.
+      type: bool
+    route:
+      description: The route asked.
+      type: str
+      sample: GET /V1/modules
+    status:
+      description: The HTTP status of that call.
+      type: int
+      sample: 200
+    message:
+      description: V(OK) or Magento's message.
+      type: str
+    route_authorized:
+      description: V(false) when the token works but the integration lacks the resources of O(verify_route).
+      type: bool
+      returned: when O(verify_route) was refused
+    bearer:
+      description: The same call with the token as Bearer (O(verify_bearer=true)), with RV(verification.verified), RV(verification.status) and RV(verification.message).
+      type: dict
+integration:
+  description: The integration, as M(commerceops.magento.magento_integration) returns it. No secrets.
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.commerceops.magento.plugins.module_utils._authorization import Authorizer
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+
+
+def main():
+    module = MagentoModule(
+        argument_spec=MagentoModule.generate_argspec(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='authorized', choices=['authorized', 'revoked']),
+            flow=dict(type='str', default='auto', choices=['auto', 'direct', 'exchange', 'callback']),
+            rotate=dict(type='bool', default=False),
+            wait_timeout=dict(type='int', default=60),
+            verify=dict(type='bool', default=True),
+            verify_route=dict(type='str', default='/V1/modules'),
+            verify_bearer=dict(type='bool', default=False),
+            credentials_file=dict(type='path'),
+        ),
+        supports_check_mode=True,
+        add_file_common_args=True,
+    )
+    authorizer = Authorizer(module)
+    try:
+        result = authorizer.run()
+    except MagentoError as error:
+        module.fail_from(error)
+    for warning in authorizer.warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,114 @@
+#!/usr/bin/python
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: magento_webapi_security
+short_description: Switch Magento's "Allow Anonymous Guest Access" Web API setting
+version_added: 0.1.0
+description:
+  - The setting of B(Stores > Configuration > Services > Magento Web API > Web API Security),
+    C(webapi/webapisecurity/allow_insecure), at default scope. Magento reads it nowhere else.
+  - When it is on, Magento opens about thirty C(GET) routes of the CMS, catalog and store APIs to anonymous callers.
+    Examples are C(/V1/products), C(/V1/categories), C(/V1/cmsPage/:pageId) and C(/V1/store/storeConfigs).
+    Switching it on emits a warning that names them.
+  - Saved with C(bin/magento config:set), so Magento's own backend model and plugins run.
+  - On Magento the change takes effect only when the C(config_webservice) cache type is cleaned. Cleaning C(config) is
+    not enough. With O(refresh_cache=true) the module cleans C(config) and C(config_webservice) after a change, and only then.
+author:
+  - commerceops.magento contributors
+extends_documentation_fragment:
+  - commerceops.magento.connection
+  - commerceops.magento.attributes.CHECK_MODE_EXACT
+  - commerceops.magento.attributes.ACTION_GROUP
+options:
+  allow_anonymous_guest_access:
+    description: Whether anonymous callers may use the CMS, catalog and store C(GET) routes. Magento's default is V(false).
+    type: bool
+    required: true
+  refresh_cache:
+    description: After a change, clean the cache types that make it take effect. Without it, the change waits for the next cache clean.
+    type: bool
+    default: true
+seealso:
+  - module: commerceops.magento.magento_config
+'''
+
+EXAMPLES = r'''
+- name: Keep the Web API closed to anonymous callers
+  commerceops.magento.magento_webapi_security:
+    magento_root: /var/www/magento
+    allow_anonymous_guest_access: false
+
+- name: Open the catalog routes to a headless storefront, cache refresh left to a handler
+  commerceops.magento.magento_webapi_security:
+    magento_root: /var/www/magento
+    allow_anonymous_guest_access: true
+    refresh_cache: false
+  notify: Refresh invalidated caches
+'''
+
+RETURN = r'''
+allow_anonymous_guest_access:
+  description: The setting afterwards (as it would be, in check mode).
+  returned: always
+  type: bool
+cleaned_cache_types:
+  description: The cache types cleaned so that the change takes effect (would be cleaned, in check mode); empty without a change.
+  returned: always
+  type: list
+  elements: str
+  sample: [config, config_webservice]
+'''
+
+from ansible_collections.commerceops.magento.plugins.module_utils._cache import Caches
+from ansible_collections.commerceops.magento.plugins.module_utils._config import ConfigPlan, ConfigWriter, normalise_setting
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+
+PATH = 'webapi/webapisecurity/allow_insecure'
+# config:set marks config and config_webservice invalidated; only the latter makes routes change (SPEC §7).
+CACHE_TYPES = ['config', 'config_webservice']
+OPENED = ('Allow Anonymous Guest Access is on: anonymous callers can now read products, categories, attributes, '
+          'stock status, CMS pages and blocks, and store configuration through about thirty GET routes of the REST '
+          'API (/V1/products, /V1/categories, /V1/cmsPage/:pageId, /V1/store/storeConfigs, ...) without a token.')
+
+
+def main():
+    module = MagentoModule(
+        argument_spec=MagentoModule.generate_argspec(
+            allow_anonymous_guest_access=dict(type='bool', required=True),
+            refresh_cache=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    wanted = module.params['allow_anonymous_guest_access']
+    setting = normalise_setting({'path': PATH, 'value': wanted})
+    writer = ConfigWriter(module.transport)
+    try:
+        current, _cache = writer.read([setting])
+        # No stored row means Magento's config.xml default, 0.
+        if not current[0].get('exists') and not current[0].get('locked') and not wanted:
+            current[0] = dict(current[0], exists=True, value='0')
+        plan = ConfigPlan([setting], current)
+        changed = bool(plan.changes)
+        cleaned = CACHE_TYPES if changed and module.params['refresh_cache'] else []
+        if changed and not module.check_mode:
+            writer.write(plan)
+            if cleaned:
+                Caches(module.transport).apply('cleaned', cleaned)
+    except MagentoError as error:
+        module.fail_from(error)
+    if wanted and changed:
+        module.warn(OPENED)
+    result = dict(changed=changed, allow_anonymous_guest_access=wanted, cleaned_cache_types=cleaned)
+    if module._diff:
+        result['diff'] = {'before': {'allow_anonymous_guest_access': not wanted},
+                          'after': {'allow_anonymous_guest_access': wanted}} if changed else {'before': {}, 'after': {}}
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
