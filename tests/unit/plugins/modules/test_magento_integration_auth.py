@@ -1,0 +1,218 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.commerceops.magento.plugins.module_utils import _authorization, _oauth
+from ansible_collections.commerceops.magento.plugins.modules import magento_integration_auth
+from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import integration
+
+CONSUMER = {'consumer_key': 'k' * 32, 'consumer_secret': 's' * 32}
+ACCESS = dict(CONSUMER, access_token='a' * 32, access_token_secret='t' * 32)
+WRITES = {'integration.activate', 'integration.prepare_exchange', 'integration.post_to_consumer', 'integration.revoke'}
+
+
+class FakeHTTP(object):
+    def __init__(self):
+        self.calls = []
+        self.rest = {}
+
+    def __call__(self, base_url, validate_certs, timeout, scrub=None):
+        self.base_url = base_url
+        return self
+
+    def request_token(self, key, secret):
+        self.calls.append('request_token')
+        return 'r' * 32, 'q' * 32
+
+    def access_token(self, key, secret, token, token_secret, verifier):
+        self.calls.append(('access_token', verifier))
+        return 'A' * 32, 'T' * 32
+
+    def rest_get(self, route, credentials=None, bearer=None):
+        self.calls.append(('bearer' if bearer else 'oauth', route))
+        return self.rest.get((bool(bearer), route), (200, ['Magento_Store']))
+
+
+@pytest.fixture
+def http(monkeypatch):
+    fake = FakeHTTP()
+    monkeypatch.setattr(_oauth, 'OAuthClient', fake)
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
+    monkeypatch.setattr(_authorization, 'POLL_INTERVAL', 0.01)
+    return fake
+
+
+def active(**fields):
+    return integration(status=1, token={'type': 'access', 'rows': 1}, **fields)
+
+
+def stored(host, raw, credentials):
+    host.on('integration.get', lambda action: {'integration': raw, 'credentials': credentials if action.get('with_secrets') else None})
+    host.on('system.info', {'base_url': 'https://shop.example/', 'magento_version': '2.4.7-p3'})
+
+
+def writes(host):
+    return [call for call in host.calls if call['action'] in WRITES]
+
+
+def test_direct_flow_activates_and_proves_the_token(host, http, run_module):
+    stored(host, integration(), CONSUMER)
+    host.on('integration.activate', {'token_created': True, 'integration': active(), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert not failed and result['changed']
+    assert result['flow'] == 'direct' and result['status'] == 'active' and result['verified'] is True
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', False)]
+    assert result['credentials'] == ACCESS
+    assert ('oauth', '/V1/modules') in http.calls and http.base_url == 'https://shop.example/'
+
+
+def test_an_active_integration_is_left_alone_without_rotate(host, http, run_module):
+    stored(host, active(), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert not failed and not result['changed'] and writes(host) == []
+    assert 'request_token' not in http.calls
+    assert result['verified'] is True and result['credentials'] == ACCESS
+    assert host.actions == ['integration.get', 'system.info']  # one PHP process
+
+
+def test_rotate_reauthorizes_through_magento(host, http, run_module):
+    stored(host, active(), ACCESS)
+    new = dict(ACCESS, access_token='n' * 32, access_token_secret='m' * 32)
+    host.on('integration.activate', {'token_created': True, 'integration': active(), 'credentials': new})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'rotate': True, '_ansible_diff': True})
+    assert not failed and result['changed']
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', True)]
+    assert result['credentials']['consumer_key'] == ACCESS['consumer_key']
+    assert result['credentials']['access_token'] == 'n' * 32
+    assert 'n' * 32 not in json.dumps(result['diff'])
+
+
+def test_stale_verifier_row_is_cleared_not_silently_ignored(host, http, run_module):
+    stored(host, integration(token={'type': 'verifier', 'rows': 1}), CONSUMER)
+    host.on('integration.activate', {'token_created': True, 'integration': active(), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'direct'})
+    assert not failed and result['changed']
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', True)]
+    assert any('unfinished activation' in w for w in result['warnings'])
+
+
+def test_two_stray_rows_are_revoked_first_in_the_same_php_process(host, http, run_module, monkeypatch):
+    stored(host, integration(token={'type': 'access', 'rows': 2}, status=1), ACCESS)
+    host.on('integration.revoke', {'revoked': True, 'integration': integration()})
+    host.on('integration.activate', {'token_created': True, 'integration': active(), 'credentials': ACCESS})
+    batches = []
+    original = host.bridge
+    monkeypatch.setattr(host, 'bridge', lambda transport, actions: batches.append([a['action'] for a in actions]) or original(transport, actions))
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert not failed and result['changed']
+    assert ['integration.revoke', 'integration.activate'] in batches
+
+
+def test_exchange_flow_runs_the_oauth_handshake_over_http(host, http, run_module):
+    raw = integration()
+    stored(host, raw, CONSUMER)
+    host.on('integration.prepare_exchange', {'oauth_verifier': 'v' * 32, 'integration': raw, 'credentials': CONSUMER})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'exchange'})
+    # The stored integration is still inactive in this fake, so the final read shows it; tokens come from HTTP.
+    assert not failed and result['changed'] and result['flow'] == 'exchange'
+    assert http.calls[:2] == ['request_token', ('access_token', 'v' * 32)]
+    assert result['credentials']['access_token'] == 'A' * 32
+
+
+def test_callback_flow_waits_and_reports_a_third_party_that_never_finishes(host, http, run_module):
+    raw = integration(endpoint='https://erp.example/cb', identity_link_url='https://erp.example/login')
+    stored(host, raw, CONSUMER)
+    host.on('integration.post_to_consumer', {'integration': raw})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'wait_timeout': 0})
+    assert failed
+    assert 'did not complete the token exchange within 0 seconds' in result['msg']
+    assert 'https://erp.example/cb' in result['msg'] and 'oauth/token/request' in result['msg']
+    assert CONSUMER['consumer_secret'] not in result['msg']
+
+
+def test_callback_flow_succeeds_when_the_third_party_completes(host, http, run_module):
+    raw = integration(endpoint='https://erp.example/cb', identity_link_url='https://erp.example/login')
+    reads = []
+
+    def get(action):
+        reads.append(action)
+        done = len(reads) > 2
+        return {'integration': active(endpoint=raw['endpoint'], identity_link_url=raw['identity_link_url']) if done else raw,
+                'credentials': ACCESS if done else CONSUMER}
+    host.on('integration.get', get)
+    host.on('system.info', {'base_url': 'https://shop.example/'})
+    host.on('integration.post_to_consumer', {'integration': raw})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'wait_timeout': 10})
+    assert not failed and result['changed'] and result['flow'] == 'callback' and result['status'] == 'active'
+
+
+def test_revoked_removes_tokens_and_is_idempotent(host, http, run_module):
+    stored(host, active(), ACCESS)
+    host.on('integration.revoke', {'revoked': True, 'integration': integration()})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'state': 'revoked'})
+    assert not failed and result['changed'] and result['status'] == 'inactive'
+    assert result['credentials']['access_token'] is None
+    host.calls[:] = []
+    stored(host, integration(), CONSUMER)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'state': 'revoked'})
+    assert not failed and not result['changed'] and writes(host) == []
+
+
+def test_check_mode_mints_posts_and_proves_nothing(host, http, run_module):
+    stored(host, integration(), CONSUMER)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', '_ansible_check_mode': True})
+    assert not failed and result['changed'] and result['status'] == 'active'
+    assert writes(host) == [] and http.calls == [] and result['verified'] is None
+
+
+def test_refused_token_fails_naming_the_route(host, http, run_module):
+    stored(host, active(), ACCESS)
+    http.rest[(False, '/V1/modules')] = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                                               'parameters': {'resources': 'Magento_Backend::admin'}})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert failed and '/V1/modules' in result['msg'] and 'Magento_Backend::admin' in result['msg']
+
+
+def test_a_route_without_acl_is_told_apart_from_a_bad_token(host, http, run_module):
+    stored(host, active(), ACCESS)
+    http.rest[(False, '/V1/store/storeViews')] = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                                                        'parameters': {'resources': 'Magento_Backend::store'}})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'verify_route': '/V1/store/storeViews',
+                                                                'verify_bearer': True})
+    assert not failed and result['verified'] is True
+    assert result['verification']['route_authorized'] is False
+    assert 'Magento_Backend::store' in result['verification']['message']
+    assert result['verification']['bearer'] is not None
+
+
+def test_missing_integration_fails_with_the_fix(host, http, run_module):
+    stored(host, None, None)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Nope'})
+    assert failed and 'create it first' in result['msg']
+
+
+def test_missing_http_libraries_fail_with_install_hint(host, run_module, monkeypatch):
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', 'ImportError: No module named requests_oauthlib')
+    stored(host, active(), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert failed and 'requests-oauthlib' in result['msg']
+
+
+def test_credentials_file_is_private_and_rewritten_only_on_change(host, http, run_module, tmp_path):
+    path = str(tmp_path / 'erp.json')
+    stored(host, active(), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'credentials_file': path})
+    assert not failed and result['changed']
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as handle:
+        assert json.load(handle) == dict(ACCESS, name='Acme ERP')
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'credentials_file': path})
+    assert not failed and not result['changed']
+    assert [name for name in os.listdir(str(tmp_path))] == ['erp.json']
