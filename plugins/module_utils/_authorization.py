@@ -128,6 +128,11 @@ class Authorizer(object):
 
     def _flow_direct(self, raw, view, base_url):
         result = self._batch(raw, 'activate')
+        if not result['token_created']:
+            # Magento found a token row made after our read: another run activated it meanwhile.
+            found = self.integrations.read(view['name'], with_secrets=True)
+            if found['integration'] is not None and is_authorized(found['integration']):
+                return found['integration'], found['credentials']
         if not result['token_created'] or result['integration']['status'] != 1:
             raise MagentoError('Activating integration %r did nothing: Magento found an existing token and left the '
                                'integration %s. Rerun with rotate=true to replace its tokens.'

@@ -142,6 +142,12 @@ def desired_view(params, current, acl_ids, warnings):
     return desired
 
 
+def is_lost_create_race(error, state):
+    """Magento's duplicate-name refusal of a create: another run created the integration after our read."""
+    message = str(error)
+    return state == 'present' and message.startswith('Creating integration') and 'exists.' in message
+
+
 def bridge_fields(view):
     """The integration.create / integration.update parameters for a view (always every field)."""
     return {

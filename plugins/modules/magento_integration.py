@@ -146,7 +146,7 @@ integration:
 from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
-    Integrations, check_name, desired_view, to_view,
+    Integrations, check_name, desired_view, is_lost_create_race, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
@@ -199,7 +199,14 @@ def main():
     )
     warnings = []
     try:
-        outcome = run(module, warnings)
+        try:
+            outcome = run(module, warnings)
+        except MagentoError as error:
+            if not is_lost_create_race(error, module.params['state']):
+                raise
+            # Another run created it between our read and our write: read again and converge on it.
+            warnings = []
+            outcome = run(module, warnings)
     except MagentoError as error:
         module.fail_from(error)
     for warning in warnings:

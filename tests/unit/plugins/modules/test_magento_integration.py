@@ -143,3 +143,14 @@ def test_switching_to_all_drops_the_custom_list(host, run_module):
     failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resource_access': 'all'})
     assert not failed and result['changed']
     assert host.calls[-1]['all_resources'] is True and host.calls[-1]['resources'] == []
+
+
+def test_a_create_lost_to_a_concurrent_run_converges_on_the_winner(host, run_module):
+    reads = []
+    host.on('integration.get', lambda action: reads.append(1) or {'integration': None if len(reads) == 1 else integration()})
+    host.on('integration.create', MagentoError(
+        "Creating integration 'Acme ERP' failed: The integration with name \"Acme ERP\" exists."))
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']})
+    assert not failed and not result['changed']
+    assert result['integration']['id'] == 7

@@ -216,3 +216,17 @@ def test_credentials_file_is_private_and_rewritten_only_on_change(host, http, ru
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'credentials_file': path})
     assert not failed and not result['changed']
     assert [name for name in os.listdir(str(tmp_path))] == ['erp.json']
+
+
+def test_an_activation_done_meanwhile_by_another_run_is_accepted(host, http, run_module):
+    reads = []
+
+    def get(action):
+        reads.append(action)
+        return {'integration': integration() if len(reads) == 1 else active(),
+                'credentials': CONSUMER if len(reads) == 1 else ACCESS}
+    host.on('integration.get', get)
+    host.on('system.info', {'base_url': 'https://shop.example/'})
+    host.on('integration.activate', {'token_created': False, 'integration': active(), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'direct'})
+    assert not failed and result['status'] == 'active' and result['credentials'] == ACCESS
