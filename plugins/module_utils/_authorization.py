@@ -71,6 +71,13 @@ class Authorizer(object):
         name = check_name(self.params['name'])
         found = self.integrations.read(name, with_info=True, with_secrets=True)
         raw = found['integration']
+        if raw is None and self.module.check_mode and self.params['state'] == 'authorized':
+            # In a check-mode run an earlier task only pretended to create it.
+            self.warnings.append('Integration %r does not exist yet; check mode assumes an earlier task creates it, '
+                                 'and reports that it would be activated.' % name)
+            empty = dict((key, None) for key in ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
+            return dict(changed=True, flow=self.params['flow'], status='active', verified=None, verification=None,
+                        credentials=empty, integration=None)
         if raw is None:
             raise MagentoInputError('Integration %r does not exist: create it first with '
                                     'commerceops.magento.magento_integration.' % name)

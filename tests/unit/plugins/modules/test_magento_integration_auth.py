@@ -230,3 +230,10 @@ def test_an_activation_done_meanwhile_by_another_run_is_accepted(host, http, run
     host.on('integration.activate', {'token_created': False, 'integration': active(), 'credentials': ACCESS})
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'direct'})
     assert not failed and result['status'] == 'active' and result['credentials'] == ACCESS
+
+
+def test_check_mode_accepts_an_integration_an_earlier_check_mode_task_would_create(host, http, run_module):
+    stored(host, None, None)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'New', '_ansible_check_mode': True})
+    assert not failed and result['changed'] and result['status'] == 'active'
+    assert writes(host) == [] and any('check mode assumes' in w for w in result['warnings'])
