@@ -1,0 +1,115 @@
+# Copyright (c) commerceops.magento contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Static checks of the PHP bridge source against docs/bridge-protocol.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_SOURCE, BRIDGE_PROTOCOL
+
+# tests/unit/plugins/module_utils -> repository root is four levels up.
+_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+_PROTOCOL_DOC = os.path.join(_ROOT, 'docs', 'bridge-protocol.md')
+
+
+def _documented_actions():
+    """Action names from the first column of the protocol's action table."""
+    if not os.path.isfile(_PROTOCOL_DOC):
+        pytest.skip('docs/bridge-protocol.md is not part of this copy of the collection')
+    with open(_PROTOCOL_DOC, encoding='utf-8') as handle:
+        text = handle.read()
+    section = text.split('## Actions', 1)[1].split('\n## ', 1)[0]
+    names = re.findall(r'^\|\s*`([a-z_]+\.[a-z_]+)`\s*\|', section, re.MULTILINE)
+    assert names, 'no action table found in docs/bridge-protocol.md'
+    return names
+
+
+def _dispatch_map():
+    """The keys of the PHP dispatch map (const CMB_ACTIONS = [...])."""
+    match = re.search(r'const CMB_ACTIONS = \[(.*?)\];', BRIDGE_SOURCE, re.DOTALL)
+    assert match, 'the PHP source has no CMB_ACTIONS dispatch map'
+    return dict(re.findall(r"'([a-z_.]+)'\s*=>\s*'([a-z_]+)'", match.group(1)))
+
+
+def test_source_is_a_php_script():
+    assert BRIDGE_SOURCE.startswith('<?php\n')
+
+
+def test_marker_on_second_line_matches_protocol():
+    assert isinstance(BRIDGE_PROTOCOL, int)
+    assert BRIDGE_SOURCE.splitlines()[1] == '// commerceops-magento-bridge protocol=%d' % BRIDGE_PROTOCOL
+    assert 'const CMB_PROTOCOL = %d;' % BRIDGE_PROTOCOL in BRIDGE_SOURCE
+
+
+def test_every_documented_action_is_dispatched():
+    dispatch = _dispatch_map()
+    missing = [name for name in _documented_actions() if name not in dispatch]
+    assert not missing, 'actions of docs/bridge-protocol.md missing from the PHP dispatch map: %s' % missing
+
+
+def test_dispatch_map_holds_only_documented_actions_with_defined_handlers():
+    dispatch = _dispatch_map()
+    documented = set(_documented_actions())
+    assert set(dispatch) <= documented
+    for handler in dispatch.values():
+        assert re.search(r'^function %s\(' % re.escape(handler), BRIDGE_SOURCE, re.MULTILINE), handler
+
+
+def test_source_keeps_stdout_clean_and_uses_no_sql():
+    assert "ini_set('display_errors', 'stderr')" in BRIDGE_SOURCE
+    assert 'ob_start()' in BRIDGE_SOURCE
+    assert not re.search(r'\b(INSERT INTO|UPDATE\s+\w+\s+SET|DELETE FROM)\b', BRIDGE_SOURCE, re.IGNORECASE)
+
+
+def test_documented_magento_messages_are_used_verbatim():
+    for message in (
+        "The integrations created in the config file can\\'t be edited.",
+        "Uninstall the extension to remove integration \\'%s\\'.",
+        'Bridge protocol %d cannot answer a request of protocol %s.',
+        'A scope code is missing. Enter a code and try again.',
+        'A scope is missing. Enter a scope and try again.',
+    ):
+        assert message in BRIDGE_SOURCE, message
+
+
+_PHP = shutil.which('php')
+
+
+def _write_source(tmp_path):
+    script = tmp_path / 'bridge.php'
+    script.write_text(BRIDGE_SOURCE, encoding='utf-8')
+    return str(script)
+
+
+@pytest.mark.skipif(_PHP is None, reason='no php binary on PATH')
+def test_php_lint_passes(tmp_path):
+    result = subprocess.run([_PHP, '-l', _write_source(tmp_path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(_PHP is None, reason='no php binary on PATH')
+@pytest.mark.parametrize('request_text, kind, message', [
+    ('not json', 'protocol', 'The request is not a JSON object'),
+    (json.dumps({'protocol': 2, 'magento_root': '/nowhere', 'actions': []}), 'protocol',
+     'Bridge protocol 1 cannot answer a request of protocol 2.'),
+    (json.dumps({'protocol': 1, 'magento_root': '/nowhere', 'actions': [{'action': 'nope.nothing'}]}), 'protocol',
+     'Unknown bridge action'),
+    (json.dumps({'protocol': 1, 'magento_root': '/nowhere', 'actions': [{'action': 'system.info'}]}), 'bootstrap',
+     'app/bootstrap.php does not exist'),
+])
+def test_errors_before_magento_answer_one_json_document(tmp_path, request_text, kind, message):
+    result = subprocess.run([_PHP, _write_source(tmp_path)], input=request_text, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    response = json.loads(result.stdout)
+    assert response['protocol'] == BRIDGE_PROTOCOL
+    assert response['ok'] is False
+    assert response['results'] == []
+    assert response['error']['kind'] == kind
+    assert message in response['error']['message']
