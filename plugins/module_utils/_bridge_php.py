@@ -129,7 +129,8 @@ register_shutdown_function(function () {
         $said = (string)ob_get_contents() . $said;
         ob_end_clean();
     }
-    $message = $last !== null ? $last['message'] : trim($said);
+    $fatal = E_ERROR | E_PARSE | E_CORE_ERROR | E_COMPILE_ERROR | E_USER_ERROR;
+    $message = ($last !== null && ($last['type'] & $fatal)) ? $last['message'] : trim($said);
     if ($message === '') {
         $message = 'PHP stopped before the bridge could answer.';
     }
@@ -222,6 +223,7 @@ function cmb_require_integration($om, array $a)
     if ($model === null) {
         throw new CmbError('not_found', sprintf('The integration with ID "%d" doesn\'t exist.', $id));
     }
+    cmb_credentials($om, $model);   // registers its secrets, so no Magento message can leak them
     return $model;
 }
 
