@@ -1,0 +1,205 @@
+"""The bridge executor (docs/bridge-protocol.md), directly and through the fake php."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from magento_emulator import bridge
+
+PRODUCTS = 'Magento_Catalog::products'
+
+
+def req(root, *actions, protocol=1):
+    return {'protocol': protocol, 'magento_root': root, 'actions': list(actions)}
+
+
+def create_action(name='Acme ERP', **kw):
+    action = {'action': 'integration.create', 'name': name, 'email': 'ops@acme.example', 'endpoint': '',
+              'identity_link_url': '', 'all_resources': False, 'resources': [PRODUCTS]}
+    action.update(kw)
+    return action
+
+
+def run(root, *actions):
+    return bridge.execute(json.dumps(req(root, *actions)))
+
+
+def test_system_info_and_acl(emulator_root):
+    response, code = run(emulator_root, {'action': 'system.info'}, {'action': 'acl.resources'})
+    assert code == 0 and response['ok'] is True and response['protocol'] == 1
+    assert response['magento_version'] == '2.4.7-p3'
+    info = response['results'][0]
+    assert info == {'magento_version': '2.4.7-p3', 'edition': 'Community', 'mode': 'default',
+                    'base_url': 'http://127.0.0.1:8080/', 'secure_base_url': 'http://127.0.0.1:8080/'}
+    tree = response['results'][1]['resources']
+    assert len(tree) == 271 and set(tree[0]) == {'id', 'title', 'parent'}
+
+
+def test_integration_lifecycle(emulator_root):
+    response, code = run(emulator_root, create_action(), {'action': 'integration.get', 'name': 'acme erp',
+                                                          'with_secrets': True})
+    assert code == 0
+    integration = response['results'][0]['integration']
+    assert list(integration) == ['integration_id', 'name', 'email', 'endpoint', 'identity_link_url', 'status',
+                                 'setup_type', 'consumer_id', 'created_at', 'updated_at', 'all_resources',
+                                 'resources', 'token']
+    got = response['results'][1]
+    assert got['integration'] == integration
+    assert set(got['credentials']) == {'consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'}
+    assert got['credentials']['access_token'] is None
+    iid = integration['integration_id']
+
+    response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False},
+                         {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
+    first, second = response['results']
+    assert first['token_created'] is True and second['token_created'] is False
+    assert second['integration']['status'] == 1 and second['integration']['token'] == {'type': 'access', 'rows': 1}
+    assert second['credentials'] == first['credentials']
+
+    response, code = run(emulator_root, {'action': 'integration.list'},
+                         {'action': 'integration.list', 'names': ['nope']},
+                         {'action': 'integration.get', 'integration_id': 999})
+    assert [i['name'] for i in response['results'][0]['integrations']] == ['Acme ERP']
+    assert response['results'][1] == {'integrations': []}
+    assert response['results'][2] == {'integration': None}
+
+    response, code = run(emulator_root, dict(create_action(all_resources=True, resources=[]),
+                                             action='integration.update', integration_id=iid))
+    assert code == 0 and response['results'][0]['integration']['all_resources'] is True
+
+    response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': iid})
+    assert response['results'][0]['revoked'] is True
+    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+
+    response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': iid,
+                                         'reauthorize': False})
+    result = response['results'][0]
+    assert len(result['oauth_verifier']) == 32 and result['integration']['token']['type'] == 'verifier'
+    assert result['credentials']['consumer_key']
+
+    response, code = run(emulator_root, {'action': 'integration.delete', 'integration_id': iid},
+                         {'action': 'integration.list'})
+    assert response['results'][0]['deleted']['name'] == 'Acme ERP'
+    assert response['results'][1] == {'integrations': []}
+
+
+def test_first_failure_stops_the_batch(emulator_root):
+    response, code = run(emulator_root, create_action(), create_action('ACME ERP'), {'action': 'integration.list'})
+    assert code == 1 and response['ok'] is False
+    assert len(response['results']) == 1
+    assert response['error'] == {'index': 1, 'action': 'integration.create', 'kind': 'magento',
+                                 'exception': 'Magento\\Framework\\Exception\\IntegrationException',
+                                 'message': 'The integration with name "ACME ERP" exists.'}
+
+
+def test_not_found_and_input_errors(emulator_root):
+    response, code = run(emulator_root, {'action': 'integration.delete', 'integration_id': 42})
+    assert code == 1 and response['error']['kind'] == 'not_found'
+    assert response['error']['message'] == 'The integration with ID "42" doesn\'t exist.'
+    response, code = run(emulator_root, {'action': 'integration.create', 'email': 'x'})
+    assert response['error']['kind'] == 'input' and '"all_resources"' in response['error']['message']
+    response, code = run(emulator_root, create_action(resources='Magento_Backend::store'))
+    assert response['error']['kind'] == 'input' and '"resources"' in response['error']['message']
+    response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': 'x'})
+    assert response['error']['kind'] == 'input' and '"integration_id"' in response['error']['message']
+
+
+def test_protocol_errors(emulator_root):
+    response, code = bridge.execute(json.dumps(req(emulator_root, {'action': 'system.info'}, protocol=2)))
+    assert code == 1 and response['error']['kind'] == 'protocol'
+    assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol 2.'
+    assert response['protocol'] == 1
+    response, code = bridge.execute(json.dumps(req(emulator_root)), request_protocol=7)
+    assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol 7.'
+    response, code = bridge.execute('{not json')
+    assert code == 1 and response['error']['kind'] == 'protocol'
+    response, code = run(emulator_root, {'action': 'integration.frobnicate'})
+    assert code == 1 and response['error']['kind'] == 'protocol' and response['error']['index'] == 0
+
+
+def test_bootstrap_error(tmp_path):
+    response, code = run(str(tmp_path), {'action': 'system.info'})
+    assert code == 1 and response['error']['kind'] == 'bootstrap'
+    assert 'app/bootstrap.php' in response['error']['message']
+
+
+def test_secrets_never_in_errors(emulator_root):
+    response, _ = run(emulator_root, create_action(), {'action': 'integration.activate', 'integration_id': 1,
+                                                       'reauthorize': False})
+    creds = response['results'][1]['credentials']
+    response, code = run(emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': 1,
+                                         'reauthorize': False})
+    assert code == 1 and response['error']['kind'] == 'magento'
+    assert response['error']['message'] == ('The attempt to post data to consumer failed due to an unexpected '
+                                            'error. Please try again later.')
+    text = json.dumps(response)
+    for secret in creds.values():
+        assert secret not in text
+
+
+def test_config_and_cache_actions(emulator_root):
+    pytest.importorskip('magento_emulator.config')
+    pytest.importorskip('magento_emulator.cache')
+    response, code = run(emulator_root,
+                         {'action': 'config.get', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
+                                                             'scope_code': ''}]},
+                         {'action': 'cache.status'})
+    assert code == 0, response
+    item = response['results'][0]['items'][0]
+    assert item['exists'] is True and item['value'] == 'http://127.0.0.1:8080/'
+    types = response['results'][1]['types']
+    assert len(types) == 15 and types[0]['id'] == 'config'
+    response, code = run(emulator_root,
+                         {'action': 'config.delete', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
+                                                                'scope_code': ''}]})
+    assert code == 0, response
+    assert response['results'][0]['items'][0]['deleted'] is True
+
+
+# --- through bin/php --------------------------------------------------------------------------
+
+def php(root, *args, stdin=''):
+    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def bridge_file(tmp_path, protocol=1):
+    path = tmp_path / 'commerceops-magento-bridge.php'
+    path.write_text('<?php\n// commerceops-magento-bridge protocol=%d\nexit(0);\n' % protocol)
+    return str(path)
+
+
+def test_fake_php_runs_the_bridge(emulator_root, tmp_path):
+    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
+    assert done.returncode == 0, done.stderr
+    response = json.loads(done.stdout)
+    assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
+    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, create_action('x'),
+                                                                          create_action('X'))))
+    assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'magento'
+
+
+def test_fake_php_marker_protocol_mismatch(emulator_root, tmp_path):
+    done = php(emulator_root, bridge_file(tmp_path, 9), stdin=json.dumps(req(emulator_root)))
+    assert done.returncode == 1
+    error = json.loads(done.stdout)['error']
+    assert error['kind'] == 'protocol'
+    assert error['message'] == 'Bridge protocol 1 cannot answer a request of protocol 9.'
+
+
+def test_concurrent_duplicate_creates(emulator_root, tmp_path):
+    script = bridge_file(tmp_path)
+    body = json.dumps(req(emulator_root, create_action('Racer')))
+    procs = [subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(body, timeout=60) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1, 1, 1], outs
+    for (out, err), p in zip(outs, procs):
+        response = json.loads(out)
+        if p.returncode:
+            assert response['error']['message'] == 'The integration with name "Racer" exists.'
+    response, _ = run(emulator_root, {'action': 'integration.list'})
+    assert len(response['results'][0]['integrations']) == 1

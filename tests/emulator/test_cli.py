@@ -1,0 +1,148 @@
+"""The fake root, the fake php and magento-emulator start/stop/status."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from magento_emulator import cli, crypto, fakephp, store
+
+LAUNCHER = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'extensions', 'emulator',
+                                        'magento-emulator'))
+
+
+def test_root_layout(emulator_root):
+    for rel in ('app/bootstrap.php', 'app/etc/env.php', 'app/etc/config.php', 'var/magento.sqlite', 'var/cache',
+                'var/log'):
+        assert os.path.exists(os.path.join(emulator_root, rel)), rel
+    for rel in ('bin/php', 'bin/magento'):
+        path = os.path.join(emulator_root, rel)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o755
+        with open(path) as handle:
+            assert handle.readline().strip() == '#!' + sys.executable
+
+
+def test_env_php(emulator_root):
+    with open(os.path.join(emulator_root, 'app/etc/env.php')) as handle:
+        text = handle.read()
+    assert text.startswith('<?php\nreturn [\n')
+    assert "'frontName' => 'admin'" in text and "'MAGE_MODE' => 'default'" in text
+    assert text.count("' => 1,\n") + text.count("' => 1\n") >= 15
+    key = crypto.read_key_string(emulator_root)
+    assert key.startswith('base64') and len(key) == 50
+    try:
+        from magento_emulator import phparray
+    except ImportError:
+        return
+    data = phparray.load(text)
+    assert data['crypt']['key'] == key
+    assert list(data['cache_types']) == list(cli.CACHE_TYPES)
+    assert all(v == 1 for v in data['cache_types'].values())
+    assert data['backend'] == {'frontName': 'admin'}
+
+
+def test_create_root_again_keeps_state(emulator_root):
+    key = crypto.read_key_string(emulator_root)
+    conn = store.connect(emulator_root)
+    conn.execute("INSERT INTO integration (name, email) VALUES ('kept', '')")
+    cli.create_root(emulator_root)
+    assert crypto.read_key_string(emulator_root) == key
+    assert conn.execute("SELECT COUNT(*) FROM integration WHERE name = 'kept'").fetchone()[0] == 1
+
+
+def php(root, *args, stdin=''):
+    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_php_version_lint_and_unknown(emulator_root, tmp_path):
+    done = php(emulator_root, '-v')
+    assert done.returncode == 0 and done.stdout.startswith('PHP 8.2')
+    script = tmp_path / 'x.php'
+    script.write_text('<?php echo 1;')
+    done = php(emulator_root, '-l', str(script))
+    assert done.returncode == 0 and done.stdout.strip() == 'No syntax errors detected in %s' % script
+    done = php(emulator_root, str(script))
+    assert done.returncode == 1 and done.stderr
+    done = php(emulator_root, str(tmp_path / 'missing.php'))
+    assert done.returncode == 1
+
+
+def test_php_bin_magento_dispatch(emulator_root, monkeypatch):
+    calls = []
+    fake = type(sys)('magento_emulator.cli_magento')
+    fake.main = lambda root, args: calls.append((root, args)) or 7
+    monkeypatch.setitem(sys.modules, 'magento_emulator.cli_magento', fake)
+    code = fakephp.main([os.path.join(emulator_root, 'bin', 'magento'), 'cache:status'])
+    assert code == 7 and calls == [(emulator_root, ['cache:status'])]
+
+
+def test_php_bin_magento_real(emulator_root):
+    pytest.importorskip('magento_emulator.cli_magento')
+    done = php(emulator_root, os.path.join(emulator_root, 'bin', 'magento'), 'cache:status')
+    assert done.returncode == 0, done.stderr
+    assert 'config: 1' in done.stdout
+
+
+def test_status_of_a_stopped_root(emulator_root):
+    done = subprocess.run([sys.executable, LAUNCHER, 'status', '--root', emulator_root, '--json'],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert json.loads(done.stdout)['running'] is False
+
+
+def test_start_stop_restart(running_emulator):
+    root = running_emulator['magento_root']
+    base_url = running_emulator['base_url']
+    assert base_url.startswith('http://127.0.0.1:') and base_url.endswith('/')
+    assert running_emulator['php_executable'] == os.path.join(root, 'bin', 'php')
+    conn = store.connect(root)
+    assert store.get_config(conn, 'web/unsecure/base_url') == base_url
+    state = cli.read_state(root)
+    assert state['base_url'] == base_url and cli.running(root)
+    try:
+        urllib.request.urlopen(base_url + 'rest/V1/store/storeViews', timeout=10)
+    except urllib.error.HTTPError as exc:  # 401 for a guest is an answer too
+        assert exc.code in (400, 401, 404)
+    conn.execute("INSERT INTO integration (name, email) VALUES ('survives', '')")
+    assert cli.stop(root) is True
+    assert 'pid' not in cli.read_state(root) and not cli.running(root)
+    again = cli.start(root)
+    assert conn.execute("SELECT COUNT(*) FROM integration WHERE name = 'survives'").fetchone()[0] == 1
+    assert store.get_config(conn, 'web/unsecure/base_url') == again['base_url']
+
+
+def test_launcher_start_json_and_stop(tmp_path):
+    pytest.importorskip('magento_emulator.http_server')
+    root = str(tmp_path / 'r')
+    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root, '--json'], capture_output=True,
+                          text=True, timeout=60)
+    try:
+        assert done.returncode == 0, done.stderr
+        info = json.loads(done.stdout)
+        assert set(info) == {'magento_root', 'base_url', 'php_executable'}
+        status = subprocess.run([sys.executable, LAUNCHER, 'status', '--root', root], capture_output=True,
+                                text=True, timeout=60)
+        assert status.returncode == 0 and 'running=True' in status.stdout
+    finally:
+        stop = subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], capture_output=True, text=True,
+                              timeout=60)
+    assert stop.returncode == 0
+    assert not cli.running(root)
+
+
+def test_launcher_plain_output_lines(tmp_path):
+    pytest.importorskip('magento_emulator.http_server')
+    root = str(tmp_path / 'r')
+    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root], capture_output=True, text=True,
+                          timeout=60)
+    try:
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert [line.split('=', 1)[0] for line in lines] == ['magento_root', 'base_url', 'php_executable']
+    finally:
+        subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], capture_output=True, timeout=60)
