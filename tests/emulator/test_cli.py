@@ -146,3 +146,37 @@ def test_launcher_plain_output_lines(tmp_path):
         assert [line.split('=', 1)[0] for line in lines] == ['magento_root', 'base_url', 'php_executable']
     finally:
         subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], capture_output=True, timeout=60)
+
+
+STUB_SERVER = r'''
+import http.server, json, os, sys
+root, host, port, ready = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+server = http.server.HTTPServer((host, port), http.server.BaseHTTPRequestHandler)
+tmp = ready + '.tmp'
+with open(tmp, 'w') as handle:
+    json.dump({'host': host, 'port': server.server_address[1]}, handle)
+os.replace(tmp, ready)
+server.serve_forever()
+'''
+
+
+@pytest.mark.parametrize('ready_format', ['json', 'plain'])
+def test_start_stop_with_a_stub_server(tmp_path, monkeypatch, ready_format):
+    script = tmp_path / 'stub.py'
+    text = STUB_SERVER if ready_format == 'json' else STUB_SERVER.replace(
+        "json.dump({'host': host, 'port': server.server_address[1]}, handle)",
+        "handle.write(str(server.server_address[1]) + '\\n')")
+    script.write_text(text)
+    monkeypatch.setattr(cli, '_server_command',
+                        lambda root, host, port, ready: [sys.executable, str(script), root, host, str(port), ready])
+    root = str(tmp_path / 'root')
+    info = cli.start(root)
+    try:
+        state = cli.read_state(root)
+        assert info['base_url'] == 'http://127.0.0.1:%d/' % state['port'] == state['base_url']
+        assert store.get_config(store.connect(root), 'web/secure/base_url') == info['base_url']
+        assert cli.start(root) == info  # already running: same server
+    finally:
+        assert cli.stop(root) is True
+    assert 'pid' not in cli.read_state(root)
+    assert cli.stop(root) is False

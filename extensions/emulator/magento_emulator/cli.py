@@ -233,23 +233,40 @@ def _server_command(root, host, port, ready_file):
     return [sys.executable, '-c', code]
 
 
-def _read_ready(ready_file):
-    try:
-        with open(ready_file, encoding='utf-8') as handle:
-            text = handle.read().strip()
-    except OSError:
-        return None
+def _parse_ready(text):
+    """The ready file's content: JSON ``{"port": N, "host": ...}``, a JSON number, ``PORT`` or ``HOST:PORT``."""
+    text = text.strip()
     if not text:
         return None
     try:
         data = json.loads(text)
     except ValueError:
-        return None
-    if isinstance(data, int):
+        data = None
+    if isinstance(data, int) and not isinstance(data, bool):
         return {'port': data}
     if isinstance(data, dict) and data.get('port'):
         return data
+    host, _, port = text.rpartition(':')
+    if port.isdigit():
+        return {'port': int(port), 'host': host or None} if host else {'port': int(port)}
     return None
+
+
+def _read_ready(ready_file):
+    """Parse the ready file once it is complete (same content on two reads 50 ms apart)."""
+    def read():
+        try:
+            with open(ready_file, encoding='utf-8') as handle:
+                return handle.read()
+        except OSError:
+            return None
+    first = read()
+    if not first or _parse_ready(first) is None:
+        return None
+    time.sleep(0.05)
+    if read() != first:
+        return None
+    return _parse_ready(first)
 
 
 def start(root, host='127.0.0.1', port=0):
