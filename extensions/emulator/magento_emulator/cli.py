@@ -213,6 +213,12 @@ def _alive(pid):
         return False
     except PermissionError:
         return True
+    try:  # a zombie nobody reaps (e.g. PID 1 of a container) is gone for our purposes
+        with open('/proc/%d/stat' % pid) as handle:
+            if handle.read().rsplit(')', 1)[-1].split()[0] == 'Z':
+                return False
+    except (OSError, IndexError):
+        pass
     return True
 
 
