@@ -96,33 +96,85 @@ def test_first_failure_stops_the_batch(emulator_root):
 
 def test_not_found_and_input_errors(emulator_root):
     response, code = run(emulator_root, {'action': 'integration.delete', 'integration_id': 42})
-    assert code == 1 and response['error']['kind'] == 'not_found'
-    assert response['error']['message'] == 'The integration with ID "42" doesn\'t exist.'
-    response, code = run(emulator_root, {'action': 'integration.create', 'email': 'x'})
-    assert response['error']['kind'] == 'input' and '"all_resources"' in response['error']['message']
-    response, code = run(emulator_root, create_action(resources='Magento_Backend::store'))
-    assert response['error']['kind'] == 'input' and '"resources"' in response['error']['message']
-    response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': 'x'})
-    assert response['error']['kind'] == 'input' and '"integration_id"' in response['error']['message']
+    assert code == 1
+    assert response['error'] == {'index': 0, 'action': 'integration.delete', 'kind': 'not_found', 'exception': None,
+                                 'message': 'The integration with ID "42" doesn\'t exist.'}
+    cases = [
+        ({'action': 'integration.create', 'email': 'x'}, 'The parameter "name" is missing.'),
+        (create_action(name='  '), 'The parameter "name" must not be empty.'),
+        ({'action': 'integration.create', 'name': 'x', 'email': '', 'endpoint': '', 'identity_link_url': ''},
+         'The parameter "all_resources" is missing.'),
+        (create_action(resources='Magento_Backend::store'), 'The parameter "resources" must be a list of strings.'),
+        (create_action(all_resources='yes'), 'The parameter "all_resources" must be true or false.'),
+        (create_action(email=None), 'The parameter "email" is missing.'),
+        ({'action': 'integration.activate', 'integration_id': 'x'},
+         'The parameter "integration_id" must be a positive integer.'),
+        ({'action': 'integration.revoke', 'integration_id': 0},
+         'The parameter "integration_id" must be a positive integer.'),
+        ({'action': 'integration.get'}, 'The parameter "name" or "integration_id" is required.'),
+        ({'action': 'integration.list', 'names': 'x'}, 'The parameter "names" must be a list of strings.'),
+    ]
+    for action, message in cases:
+        response, code = run(emulator_root, action)
+        assert code == 1 and response['error']['kind'] == 'input', action
+        assert response['error']['message'] == message
+        assert response['error']['exception'] is None
+    response, code = run(emulator_root, {'action': 'integration.get', 'integration_id': '1'})
+    assert code == 0 and response['results'] == [{'integration': None}]
 
 
 def test_protocol_errors(emulator_root):
     response, code = bridge.execute(json.dumps(req(emulator_root, {'action': 'system.info'}, protocol=2)))
-    assert code == 1 and response['error']['kind'] == 'protocol'
-    assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol 2.'
-    assert response['protocol'] == 1
+    assert code == 1
+    assert response == {'protocol': 1, 'ok': False, 'magento_version': None, 'results': [],
+                        'error': {'index': 0, 'action': None, 'kind': 'protocol', 'exception': None,
+                                  'message': 'Bridge protocol 1 cannot answer a request of protocol 2.'}}
+    response, code = bridge.execute(json.dumps(req(emulator_root, protocol='1')))
+    assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol 1.'
+    response, code = bridge.execute(json.dumps(req(emulator_root, protocol=None)))
+    assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol null.'
     response, code = bridge.execute(json.dumps(req(emulator_root)), request_protocol=7)
     assert response['error']['message'] == 'Bridge protocol 1 cannot answer a request of protocol 7.'
     response, code = bridge.execute('{not json')
     assert code == 1 and response['error']['kind'] == 'protocol'
-    response, code = run(emulator_root, {'action': 'integration.frobnicate'})
-    assert code == 1 and response['error']['kind'] == 'protocol' and response['error']['index'] == 0
+    assert response['error']['message'] == 'The request is not a JSON object: Syntax error.'
+    response, code = bridge.execute(json.dumps({'protocol': 1, 'actions': []}))
+    assert response['error']['message'] == 'The request has no "magento_root".'
+    response, code = bridge.execute(json.dumps({'protocol': 1, 'magento_root': emulator_root}))
+    assert response['error']['message'] == 'The request has no "actions" list.'
+
+
+def test_unknown_action_refused_before_anything_runs(emulator_root):
+    response, code = run(emulator_root, create_action(), {'action': 'integration.frobnicate'})
+    assert code == 1 and response['results'] == []
+    assert response['error'] == {'index': 1, 'action': 'integration.frobnicate', 'kind': 'protocol',
+                                 'exception': None, 'message': 'Unknown bridge action "integration.frobnicate".'}
+    response, _ = run(emulator_root, {'action': 'integration.list'})
+    assert response['results'][0]['integrations'] == []  # the create did not run
+
+
+def test_revoke_removes_stray_rows_too(emulator_root):
+    run(emulator_root, create_action())
+    for _ in range(2):
+        response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': 1})
+        assert code == 0
+    from magento_emulator import integrations, store
+    conn = store.connect(emulator_root)
+    integrations.convert_to_request(conn, conn.execute('SELECT entity_id FROM oauth_token').fetchone()[0])
+    response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': 1})
+    assert response['results'][0]['integration']['token'] == {'type': 'request', 'rows': 2}
+    response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': 1})
+    assert response['results'][0]['revoked'] is True
+    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+    assert response['results'][0]['integration']['status'] == 0
 
 
 def test_bootstrap_error(tmp_path):
     response, code = run(str(tmp_path), {'action': 'system.info'})
-    assert code == 1 and response['error']['kind'] == 'bootstrap'
-    assert 'app/bootstrap.php' in response['error']['message']
+    assert code == 1 and response['error']['kind'] == 'bootstrap' and response['magento_version'] is None
+    assert response['error']['message'] == ('%s/app/bootstrap.php does not exist: is magento_root a Magento '
+                                            'installation?' % tmp_path)
+    assert response['error']['index'] == 0 and response['error']['action'] == 'system.info'
 
 
 def test_secrets_never_in_errors(emulator_root):

@@ -15,18 +15,22 @@ EXC_INVALID_ARGUMENT = 'InvalidArgumentException'
 
 
 class BridgeError(Exception):
+    """An error the bridge itself reports (the PHP bridge's CmbError): ``exception`` is null."""
+
     def __init__(self, kind, message, exception=None):
         super().__init__(message)
         self.kind = kind
         self.message = message
-        self.exception = exception or (EXC_INVALID_ARGUMENT if kind in ('input', 'protocol') else EXC_RUNTIME)
+        self.exception = exception
 
 
-def _input(action, name, what):
-    return BridgeError('input', 'Parameter "%s" of %s %s.' % (name, action, what))
+def _input(message):
+    return BridgeError('input', message)
 
 
 class _Params(object):
+    """Parameter checks with the PHP bridge's messages."""
+
     def __init__(self, action):
         self.action = action
         self.name = action.get('action')
@@ -34,52 +38,50 @@ class _Params(object):
     def has(self, key):
         return key in self.action and self.action[key] is not None
 
-    def string(self, key, required=True, default=''):
+    def string(self, key, required=True, allow_empty=True):
         if not self.has(key):
             if required:
-                raise _input(self.name, key, 'is missing')
-            return default
+                raise _input('The parameter "%s" is missing.' % key)
+            return ''
         value = self.action[key]
         if not isinstance(value, str):
-            raise _input(self.name, key, 'must be a string')
+            raise _input('The parameter "%s" must be a string.' % key)
+        if not allow_empty and value.strip() == '':
+            raise _input('The parameter "%s" must not be empty.' % key)
         return value
 
-    def boolean(self, key, required=False, default=False):
-        if not self.has(key):
-            if required:
-                raise _input(self.name, key, 'is missing')
+    def boolean(self, key, default=None):
+        if key not in self.action:
+            if default is None:
+                raise _input('The parameter "%s" is missing.' % key)
             return default
         value = self.action[key]
         if not isinstance(value, bool):
-            raise _input(self.name, key, 'must be a boolean')
+            raise _input('The parameter "%s" must be true or false.' % key)
         return value
 
-    def integer(self, key, required=True):
-        if not self.has(key):
-            if required:
-                raise _input(self.name, key, 'is missing')
-            return None
-        value = self.action[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, str) and value.isdigit():
-                return int(value)
-            raise _input(self.name, key, 'must be an integer')
-        return value
+    def integer(self, key):
+        value = self.action.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        if isinstance(value, str) and value.isdigit() and value.isascii() and int(value) > 0:
+            return int(value)
+        raise _input('The parameter "%s" must be a positive integer.' % key)
 
     def string_list(self, key, required=True):
-        if not self.has(key):
+        if key not in self.action:
             if required:
-                raise _input(self.name, key, 'is missing')
-            return None
+                raise _input('The parameter "%s" is missing.' % key)
+            return []
         value = self.action[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise _input(self.name, key, 'must be a list of strings')
+            raise _input('The parameter "%s" must be a list of strings.' % key)
         return value
 
     def items(self):
         value = self.action.get('items')
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _input(self.name, 'items', 'must be a list of {"path", "scope", "scope_code"} objects')
+            raise _input('The parameter "items" must be a list of {"path", "scope", "scope_code"} objects.')
         return value
 
 
@@ -116,12 +118,12 @@ class Executor(object):
 
     # -- helpers
     def _fields(self, p):
-        all_resources = p.boolean('all_resources', required=True)
-        resources = p.string_list('resources', required=not all_resources) or []
-        return dict(name=p.string('name'), email=p.string('email', required=False),
-                    endpoint=p.string('endpoint', required=False),
-                    identity_link_url=p.string('identity_link_url', required=False),
-                    all_resources=all_resources, resources=resources)
+        fields = dict(name=p.string('name', allow_empty=False), email=p.string('email'),
+                      endpoint=p.string('endpoint'), identity_link_url=p.string('identity_link_url'))
+        fields['all_resources'] = p.boolean('all_resources')
+        resources = p.string_list('resources')
+        fields['resources'] = [] if fields['all_resources'] else resources
+        return fields
 
     # -- actions
     def system_info(self, p):
@@ -133,7 +135,7 @@ class Executor(object):
         return {'resources': acl.resources()}
 
     def integration_list(self, p):
-        names = p.string_list('names', required=False)
+        names = p.string_list('names') if p.has('names') else None
         return {'integrations': integrations.list_integrations(self.conn, names)}
 
     def integration_get(self, p):
@@ -142,9 +144,9 @@ class Executor(object):
         elif p.has('name'):
             row = integrations.find_by_name(self.conn, p.string('name'))
         else:
-            raise _input(p.name, 'name', 'or "integration_id" is missing')
+            raise _input('The parameter "name" or "integration_id" is required.')
         result = {'integration': integrations.normalise(self.conn, row) if row is not None else None}
-        if row is not None and p.boolean('with_secrets'):
+        if row is not None and p.boolean('with_secrets', False):
             result['credentials'] = integrations.credentials(self.conn, self.root, row)
         return result
 
@@ -152,24 +154,26 @@ class Executor(object):
         return {'integration': integrations.create(self.conn, self.root, **self._fields(p))}
 
     def integration_update(self, p):
-        integration_id = p.integer('integration_id')
-        return {'integration': integrations.update(self.conn, self.root, integration_id, **self._fields(p))}
+        row = integrations.load_or_fail(self.conn, p.integer('integration_id'))
+        if int(row['setup_type']) == integrations.TYPE_CONFIG:
+            raise BridgeError('magento', "The integrations created in the config file can't be edited.")
+        return {'integration': integrations.update(self.conn, self.root, row['integration_id'], **self._fields(p))}
 
     def integration_delete(self, p):
         return {'deleted': integrations.delete(self.conn, self.root, p.integer('integration_id'))}
 
     def integration_activate(self, p):
-        return integrations.activate(self.conn, self.root, p.integer('integration_id'), p.boolean('reauthorize'))
+        return integrations.activate(self.conn, self.root, p.integer('integration_id'), p.boolean('reauthorize', False))
 
     def integration_prepare_exchange(self, p):
         verifier, row, _, _ = integrations.prepare_exchange(self.conn, self.root, p.integer('integration_id'),
-                                                            p.boolean('reauthorize'))
+                                                            p.boolean('reauthorize', False))
         return {'oauth_verifier': verifier, 'integration': integrations.normalise(self.conn, row),
                 'credentials': integrations.credentials(self.conn, self.root, row)}
 
     def integration_post_to_consumer(self, p):
         _, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'),
-                                               p.boolean('reauthorize'))
+                                               p.boolean('reauthorize', False))
         return {'integration': integrations.normalise(self.conn, integrations.load(self.conn, row['integration_id']))}
 
     def integration_revoke(self, p):
@@ -207,78 +211,112 @@ ACTIONS = {
 }
 
 
-def _response(results, error=None):
-    response = {'protocol': PROTOCOL, 'ok': error is None, 'magento_version': MAGENTO_VERSION, 'results': results}
+def _response(results, error=None, version=MAGENTO_VERSION):
+    response = {'protocol': PROTOCOL, 'ok': error is None, 'magento_version': version, 'results': results}
     if error is not None:
         response['error'] = error
     return response
 
 
-def _error(index, action, kind, message, exception):
+def _error(index, action, kind, message, exception=None):
     return {'index': index, 'action': action, 'kind': kind, 'exception': exception, 'message': message}
 
 
+def _php_string(value):
+    """PHP's (string) of a scalar, json_encode otherwise (the PHP bridge's protocol message)."""
+    if isinstance(value, bool):
+        return '1' if value else ''
+    if isinstance(value, (int, str)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value).rstrip('0').rstrip('.') if value == value else 'NAN'
+    return json.dumps(value)
+
+
 def _bootstrap_problem(root):
-    if not isinstance(root, str) or not root:
-        return BridgeError('input', 'Parameter "magento_root" of the request is missing.')
-    bootstrap = os.path.join(root, 'app', 'bootstrap.php')
-    if not os.path.isfile(bootstrap):
-        return BridgeError('bootstrap', 'Failed opening required \'%s\': No such file or directory' % bootstrap,
-                           'Error')
+    root = root.rstrip('/') or '/'
+    if not os.path.isfile(os.path.join(root, 'app', 'bootstrap.php')):
+        return BridgeError('bootstrap', '%s/app/bootstrap.php does not exist: is magento_root a Magento '
+                                        'installation?' % root)
     env = os.path.join(root, 'app', 'etc', 'env.php')
     if not os.access(env, os.R_OK):
         return BridgeError('bootstrap', 'The configuration file "%s" is not readable.' % env,
                            'Magento\\Framework\\Exception\\FileSystemException')
     if not os.path.isfile(store.db_path(root)):
-        return BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory',
-                           'Zend_Db_Adapter_Exception')
+        return BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory', 'PDOException')
     return None
+
+
+def _read_request(request, request_protocol):
+    """Validate the request like the PHP bridge's cmb_read_request; returns it or raises (index, action, error)."""
+    if request_protocol is not None and request_protocol != PROTOCOL:
+        raise _RequestError(BridgeError('protocol', 'Bridge protocol %d cannot answer a request of protocol %s.'
+                                        % (PROTOCOL, request_protocol)))
+    if isinstance(request, (str, bytes)):
+        try:
+            request = json.loads(request)
+        except ValueError:
+            raise _RequestError(BridgeError('protocol', 'The request is not a JSON object: Syntax error.'))
+    if not isinstance(request, (dict, list)):
+        raise _RequestError(BridgeError('protocol', 'The request is not a JSON object: No error.'))
+    if isinstance(request, list):
+        request = dict(enumerate(request))
+    protocol = request.get('protocol')
+    if protocol != PROTOCOL or isinstance(protocol, bool) or not isinstance(protocol, int):
+        raise _RequestError(BridgeError('protocol', 'Bridge protocol %d cannot answer a request of protocol %s.'
+                                        % (PROTOCOL, _php_string(protocol))))
+    root = request.get('magento_root')
+    if not isinstance(root, str) or root == '':
+        raise _RequestError(BridgeError('protocol', 'The request has no "magento_root".'))
+    actions = request.get('actions')
+    if isinstance(actions, dict):
+        actions = list(actions.values())
+    if not isinstance(actions, list):
+        raise _RequestError(BridgeError('protocol', 'The request has no "actions" list.'))
+    for index, action in enumerate(actions):
+        name = action.get('action') if isinstance(action, dict) else None
+        if not isinstance(name, str) or name not in ACTIONS:
+            raise _RequestError(BridgeError('protocol', 'Unknown bridge action %s.' % json.dumps(name)),
+                                index, name if isinstance(name, str) else None)
+    request['actions'] = actions
+    return request
+
+
+class _RequestError(Exception):
+    def __init__(self, error, index=0, action=None):
+        super().__init__(error.message)
+        self.error, self.index, self.action = error, index, action
 
 
 def execute(request, request_protocol=None):
     """Answer one request (a JSON text or an already parsed dict). Returns (response_dict, exit_code).
 
-    ``request_protocol`` is the version named by the bridge file's marker, if known.
+    ``request_protocol`` is the version named by the bridge file's marker, if known. Errors before
+    Magento is "bootstrapped" carry ``magento_version`` null, as the PHP bridge's do.
     """
-    if request_protocol is not None and request_protocol != PROTOCOL:
-        msg = 'Bridge protocol %d cannot answer a request of protocol %s.' % (PROTOCOL, request_protocol)
-        return _response([], _error(None, None, 'protocol', msg, EXC_INVALID_ARGUMENT)), 1
-    if isinstance(request, (str, bytes)):
-        try:
-            request = json.loads(request)
-        except ValueError as exc:
-            return _response([], _error(None, None, 'protocol', 'The request is not valid JSON: %s' % exc,
-                                        EXC_INVALID_ARGUMENT)), 1
-    if not isinstance(request, dict):
-        return _response([], _error(None, None, 'protocol', 'The request must be a JSON object.',
-                                    EXC_INVALID_ARGUMENT)), 1
-    if request.get('protocol') != PROTOCOL:
-        msg = 'Bridge protocol %d cannot answer a request of protocol %s.' % (
-            PROTOCOL, json.dumps(request.get('protocol')))
-        return _response([], _error(None, None, 'protocol', msg, EXC_INVALID_ARGUMENT)), 1
-    actions = request.get('actions')
-    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
-        return _response([], _error(None, None, 'protocol', 'The request needs "actions": a list of objects.',
-                                    EXC_INVALID_ARGUMENT)), 1
-    root = request.get('magento_root')
+    try:
+        request = _read_request(request, request_protocol)
+    except _RequestError as exc:
+        err = exc.error
+        return _response([], _error(exc.index, exc.action, err.kind, err.message, err.exception), None), 1
+    actions = request['actions']
+    first = actions[0]['action'] if actions else None
+    root = os.path.abspath(request['magento_root'])
     problem = _bootstrap_problem(root)
     if problem is not None:
-        return _response([], _error(None, None, problem.kind, problem.message, problem.exception)), 1
-    executor = Executor(os.path.abspath(root))
+        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), None), 1
+    executor = Executor(root)
     results = []
     try:
         for index, action in enumerate(actions):
-            name = action.get('action')
-            handler = ACTIONS.get(name)
+            name = action['action']
             try:
-                if handler is None:
-                    raise BridgeError('protocol', 'Unknown bridge action %s.' % json.dumps(name))
-                results.append(handler(executor, _Params(action)))
+                results.append(ACTIONS[name](executor, _Params(action)))
             except (BridgeError, MagentoError) as exc:
                 return _response(results, _error(index, name, exc.kind, exc.message, exc.exception)), 1
             except Exception as exc:  # config/cache modules' own errors, or a bug
-                kind = getattr(exc, 'kind', 'internal')
-                exception = getattr(exc, 'exception', None) or type(exc).__name__
+                kind = getattr(exc, 'kind', None) or 'internal'
+                exception = getattr(exc, 'exception', None) if hasattr(exc, 'kind') else type(exc).__name__
                 message = getattr(exc, 'message', None) or str(exc)
                 return _response(results, _error(index, name, kind, message, exception)), 1
     finally:

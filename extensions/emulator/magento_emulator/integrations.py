@@ -48,7 +48,8 @@ def _nullable(value):
 
 
 def _not_found(integration_id):
-    return MagentoError('The integration with ID "%s" doesn\'t exist.' % integration_id, kind='not_found')
+    return MagentoError('The integration with ID "%s" doesn\'t exist.' % integration_id, kind='not_found',
+                        exception=None)
 
 
 def _duplicate(name):
@@ -189,8 +190,7 @@ def update(conn, root, integration_id, name, email='', endpoint='', identity_lin
     with store.transaction(conn):
         row = load_or_fail(conn, integration_id)
         if int(row['setup_type']) == TYPE_CONFIG:
-            raise MagentoError("The integrations created in the config file can't be edited.",
-                               exception=EXC_LOCALIZED)
+            raise MagentoError("The integrations created in the config file can't be edited.", exception=None)
         if row['name'] != name and find_by_name(conn, name) is not None:
             # Magento looks the new name up (case-insensitively) whenever it differs from the stored one.
             raise _duplicate(name)
@@ -209,8 +209,7 @@ def delete(conn, root, integration_id):
     with store.transaction(conn):
         row = load_or_fail(conn, integration_id)
         if int(row['setup_type']) == TYPE_CONFIG:
-            raise MagentoError("Uninstall the extension to remove integration '%s'." % row['name'],
-                               exception=EXC_LOCALIZED)
+            raise MagentoError("Uninstall the extension to remove integration '%s'." % row['name'], exception=None)
         before = normalise(conn, row)
         conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
         acl.remove_permissions(conn, row['integration_id'])
@@ -311,7 +310,7 @@ def touch_consumer(conn, root, consumer_id):
     with store.transaction(conn):
         cons = consumer(conn, consumer_id)
         if cons is None:
-            raise MagentoError('A consumer with ID %s does not exist' % consumer_id, exception=EXC_OAUTH)
+            raise MagentoError('A consumer with ID %s does not exist' % consumer_id, exception=None)
         secret = crypto.decrypt(root, cons['secret'])
         conn.execute('UPDATE oauth_consumer SET updated_at = ?, secret = ? WHERE entity_id = ?',
                      (store.now(), crypto.encrypt(root, secret), consumer_id))
@@ -401,6 +400,8 @@ def revoke(conn, integration_id):
         row = load_or_fail(conn, integration_id)
         removed = 0
         if row['consumer_id'] is not None:
-            removed = conn.execute('DELETE FROM oauth_token WHERE consumer_id = ?', (row['consumer_id'],)).rowcount
+            # deleteIntegrationToken, repeated: every user_type 1 row of the consumer goes
+            removed = conn.execute('DELETE FROM oauth_token WHERE consumer_id = ? AND user_type = ?',
+                                   (row['consumer_id'], USER_TYPE_INTEGRATION)).rowcount
         _set_status(conn, row['integration_id'], STATUS_INACTIVE)
     return removed > 0, load(conn, row['integration_id'])
