@@ -280,3 +280,16 @@ def test_list_and_names(conn, emulator_root):
     assert [i['name'] for i in svc.list_integrations(conn)] == ['Beta', 'alpha']
     assert [i['name'] for i in svc.list_integrations(conn, ['ALPHA', 'nope'])] == ['alpha']
     assert svc.find_by_name(conn, 'beta')['name'] == 'Beta'
+
+
+def test_finish_exchange(conn, emulator_root):
+    a = create(conn, emulator_root, 'x', all_resources=True)
+    svc.prepare_exchange(conn, emulator_root, a['integration_id'])
+    row = conn.execute('SELECT * FROM oauth_token').fetchone()
+    svc.convert_to_request(conn, row['entity_id'])
+    token, secret = svc.finish_exchange(conn, emulator_root, row['entity_id'], a['consumer_id'])
+    after = conn.execute('SELECT * FROM oauth_token').fetchone()
+    assert after['type'] == 'access' and after['token'] == token and after['verifier'] == row['verifier']
+    assert after['created_at'] == row['created_at']
+    assert crypto.decrypt(emulator_root, after['secret']) == secret
+    assert svc.integration_for_consumer(conn, a['consumer_id'])['status'] == 1

@@ -288,6 +288,29 @@ class _RequestError(Exception):
         self.error, self.index, self.action = error, index, action
 
 
+_SECRET_KEYS = ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret', 'oauth_verifier')
+
+
+def _secrets_in(data, found):
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in _SECRET_KEYS and isinstance(value, str) and len(value) >= 8:
+                found.add(value)
+            else:
+                _secrets_in(value, found)
+    elif isinstance(data, list):
+        for item in data:
+            _secrets_in(item, found)
+    return found
+
+
+def _scrub(message, results):
+    """Defence in depth, as the PHP bridge does: no secret of this batch in an error message."""
+    for secret in _secrets_in(results, set()):
+        message = message.replace(secret, '********')
+    return message
+
+
 def execute(request, request_protocol=None):
     """Answer one request (a JSON text or an already parsed dict). Returns (response_dict, exit_code).
 
@@ -313,11 +336,12 @@ def execute(request, request_protocol=None):
             try:
                 results.append(ACTIONS[name](executor, _Params(action)))
             except (BridgeError, MagentoError) as exc:
-                return _response(results, _error(index, name, exc.kind, exc.message, exc.exception)), 1
+                message = _scrub(exc.message, results)
+                return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1
             except Exception as exc:  # config/cache modules' own errors, or a bug
                 kind = getattr(exc, 'kind', None) or 'internal'
                 exception = getattr(exc, 'exception', None) if hasattr(exc, 'kind') else type(exc).__name__
-                message = getattr(exc, 'message', None) or str(exc)
+                message = _scrub(getattr(exc, 'message', None) or str(exc), results)
                 return _response(results, _error(index, name, kind, message, exception)), 1
     finally:
         executor.close()

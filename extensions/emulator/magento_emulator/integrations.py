@@ -265,6 +265,18 @@ def convert_to_access(conn, root, token_id):
     return token, secret
 
 
+def integration_for_consumer(conn, consumer_id):
+    return conn.execute('SELECT * FROM integration WHERE consumer_id = ?', (consumer_id,)).fetchone()
+
+
+def finish_exchange(conn, root, token_id, consumer_id):
+    """/oauth/token/access: request → access in place and the consumer's integration to status 1."""
+    with store.transaction(conn):
+        token, secret = convert_to_access(conn, root, token_id)
+        conn.execute('UPDATE integration SET status = ? WHERE consumer_id = ?', (STATUS_ACTIVE, consumer_id))
+    return token, secret
+
+
 def create_access_token(conn, root, consumer_id, clear_existing=False):
     """OauthService::createAccessToken: False if any integration token row exists and not clearing."""
     with store.transaction(conn):
