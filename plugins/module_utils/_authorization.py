@@ -67,7 +67,23 @@ class Authorizer(object):
         return self.http
 
     # -- entry point --------------------------------------------------------
+    def check_input(self):
+        if not self.params['verify_route'].startswith('/'):
+            raise MagentoInputError('verify_route %r must be a REST route starting with /, for example /V1/modules '
+                                    '(without /rest).' % self.params['verify_route'])
+        if self.params['wait_timeout'] < 0:
+            raise MagentoInputError('wait_timeout must be 0 or more seconds, not %d.' % self.params['wait_timeout'])
+        path = self.params['credentials_file']
+        if path:
+            directory = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(directory):
+                raise MagentoInputError('credentials_file %s: its directory %s does not exist; create it first (mode '
+                                        '0700 is a good choice).' % (path, directory))
+            if not os.access(directory, os.W_OK):
+                raise MagentoInputError('credentials_file %s: this user may not write to %s.' % (path, directory))
+
     def run(self):
+        self.check_input()
         name = check_name(self.params['name'])
         found = self.integrations.read(name, with_info=True, with_secrets=True)
         raw = found['integration']
@@ -113,6 +129,10 @@ class Authorizer(object):
         if self.module.check_mode:
             after = dict(before, status='active', token='access', access_token='(new)')
             return self._result(True, flow, raw, view, credentials, before, after, verification=None)
+
+        if flow == 'exchange' or self.params['verify']:
+            # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
+            self._http(base_url).preflight()
 
         raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
         verification = self._verify(to_view(raw), credentials, base_url)

@@ -38,6 +38,15 @@ class MagentoModule(AnsibleModule):
         kwargs.setdefault('supports_check_mode', True)
         super(MagentoModule, self).__init__(*args, **kwargs)
         self._transport = None
+        self._check_connection_options()
+
+    def _check_connection_options(self):
+        if self.params['timeout'] <= 0:
+            self.fail_json(msg='timeout must be a positive number of seconds, not %d.' % self.params['timeout'])
+        base_url = self.params['base_url']
+        if base_url and not (base_url.startswith('http://') or base_url.startswith('https://')):
+            self.fail_json(msg='base_url %r must be the store URL, starting with https:// (or http://), for example '
+                               'https://shop.example.com/.' % base_url)
 
     @property
     def transport(self):

@@ -58,6 +58,20 @@ class OAuthClient(object):
             raise MagentoError('%s failed: cannot reach %s (%s). Check base_url and that the store answers there.'
                                % (step, url, _short(exc)), kind='connection')
 
+    def preflight(self):
+        """Reach the store before anything is written: an unsigned GET of the request-token endpoint.
+
+        Magento answers it with a 400 "required" problem before storing anything (SPEC §4.3).
+        """
+        url = self.base_url + 'oauth/token/request'
+        response = self._send('Reaching the store at %s' % self.base_url, 'GET', url)
+        if response.is_redirect or response.status_code >= 500 or 'oauth_problem' not in response.text:
+            raise MagentoError('Reaching the store at %s failed: GET %s answered HTTP %d%s, not Magento\'s OAuth '
+                               'endpoint. Set base_url to the store URL Magento answers on.' % (
+                                   self.base_url, url, response.status_code,
+                                   ' (redirect to %s)' % response.headers.get('Location') if response.is_redirect else ''),
+                               kind='connection', status=response.status_code)
+
     def _token_step(self, step, path, auth):
         """POST to an /oauth/token/* endpoint; never retried: each call consumes its token."""
         url = self.base_url + path

@@ -27,6 +27,9 @@ class FakeHTTP(object):
         self.base_url = base_url
         return self
 
+    def preflight(self):
+        self.calls.append('preflight')
+
     def request_token(self, key, secret):
         self.calls.append('request_token')
         return 'r' * 32, 'q' * 32
@@ -122,7 +125,7 @@ def test_exchange_flow_runs_the_oauth_handshake_over_http(host, http, run_module
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'exchange'})
     # The stored integration is still inactive in this fake, so the final read shows it; tokens come from HTTP.
     assert not failed and result['changed'] and result['flow'] == 'exchange'
-    assert http.calls[:2] == ['request_token', ('access_token', 'v' * 32)]
+    assert http.calls[:3] == ['preflight', 'request_token', ('access_token', 'v' * 32)]
     assert result['credentials']['access_token'] == 'A' * 32
 
 
@@ -237,3 +240,29 @@ def test_check_mode_accepts_an_integration_an_earlier_check_mode_task_would_crea
     failed, result = run_module(magento_integration_auth.main, {'name': 'New', '_ansible_check_mode': True})
     assert not failed and result['changed'] and result['status'] == 'active'
     assert writes(host) == [] and any('check mode assumes' in w for w in result['warnings'])
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'verify_route': 'V1/modules'}, 'must be a REST route starting with /'),
+    ({'wait_timeout': -1}, 'wait_timeout must be 0 or more'),
+    ({'credentials_file': '/nonexistent-dir/creds.json'}, 'does not exist; create it first'),
+    ({'timeout': 0}, 'timeout must be a positive number'),
+    ({'base_url': 'shop.example'}, 'base_url'),
+])
+def test_bad_options_fail_before_anything_is_read_or_written(host, http, run_module, args, fragment):
+    stored(host, integration(), CONSUMER)
+    failed, result = run_module(magento_integration_auth.main, dict(args, name='Acme ERP'))
+    assert failed and fragment in result['msg']
+    assert writes(host) == []
+
+
+def test_an_unreachable_store_fails_before_magento_mints_anything(host, http, run_module, monkeypatch):
+    from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+
+    def unreachable():
+        raise MagentoError('Reaching the store at https://shop.example/ failed: cannot reach it', kind='connection')
+    monkeypatch.setattr(http, 'preflight', unreachable)
+    stored(host, integration(), CONSUMER)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert failed and 'Reaching the store' in result['msg']
+    assert writes(host) == []
