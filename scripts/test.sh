@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Run the collection's tests, stage by stage; stop at the first failing stage.
+#
+#   scripts/test.sh                 # every stage
+#   scripts/test.sh sanity units    # only these stages (any order given is run in the canonical order)
+#   scripts/test.sh --list          # list the stages
+#
+# Stages: php emulator sanity units integration reliability lint molecule docs
+# (see docs/development.md). Needs scripts/bootstrap.sh to have run.
+#
+# Environment:
+#   MAGENTO_ROOT, MAGENTO_BASE_URL, MAGENTO_PHP  test a real Magento instead of the emulator
+#                                                (integration stage; passed through ansible-test)
+#   SANITY_OLD=full|subset|none                  sanity on the oldest core (default: subset)
+#   KEEP_GOING=1                                 run the remaining stages after a failure
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs)
+
+if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,20p' "$0"; exit 0; fi
+
+if [[ ! -f .venv/env.sh ]]; then
+    echo "[test] .venv/env.sh missing: run scripts/bootstrap.sh first" >&2
+    exit 2
+fi
+# shellcheck disable=SC1091
+source .venv/env.sh
+PY_TEST_VERSION=3.12   # the Python that ansible-test --venv uses (controller and target)
+
+# Sanity tests run on the oldest core when SANITY_OLD=subset (the default): the
+# ones whose result depends on the core version (module argument-spec and docs
+# validation, ansible-doc, runtime metadata, import, compile).
+SANITY_OLD_SUBSET=(validate-modules ansible-doc runtime-metadata import compile)
+SANITY_OLD="${SANITY_OLD:-subset}"
+
+selected=()
+if [[ $# -eq 0 ]]; then
+    selected=("${ALL_STAGES[@]}")
+else
+    for want in "$@"; do
+        found=0
+        for s in "${ALL_STAGES[@]}"; do [[ "$s" == "$want" ]] && found=1; done
+        [[ $found == 1 ]] || { echo "[test] unknown stage '$want'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
+    done
+    for s in "${ALL_STAGES[@]}"; do
+        for want in "$@"; do [[ "$s" == "$want" ]] && selected+=("$s"); done
+    done
+fi
+
+say() { printf '[test] %s\n' "$*"; }
+SUMMARY=()
+PASSED=0 FAILED=0 SKIPPED=0
+SKIP_REASON=""
+skip() { SKIP_REASON="$*"; say "SKIP: $*"; return 77; }
+
+# --- the copy ansible-test runs in --------------------------------------------------
+# ansible-test needs the collection at .../ansible_collections/commerceops/magento
+# and resolves symlinks, so it runs in a copy of the work tree (tracked and
+# untracked-but-not-ignored files, as git sees them). The copy's own git index
+# tells ansible-test which files belong to the collection. tests/output (with
+# ansible-test's cached venvs) survives between runs.
+AT_DIR="$ROOT/.cache/ansible-test/ansible_collections/commerceops/magento"
+sync_copy() {
+    mkdir -p "$AT_DIR"
+    find "$AT_DIR" -mindepth 1 -maxdepth 1 ! -name tests ! -name .git -exec rm -rf {} +
+    if [[ -d "$AT_DIR/tests" ]]; then
+        find "$AT_DIR/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
+    fi
+    git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+        [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"
+    done | tar --null -T - -c | tar -x -C "$AT_DIR"
+    # a real Magento, if named, reaches the targets as extra vars (ansible-test
+    # passes only a fixed list of environment variables through)
+    if [[ -n "${MAGENTO_ROOT:-}" ]]; then
+        mkdir -p "$AT_DIR/tests/integration"
+        {
+            echo "# written by scripts/test.sh from the environment"
+            printf 'MAGENTO_ROOT: %s\n' "$(json_str "$MAGENTO_ROOT")"
+            printf 'MAGENTO_BASE_URL: %s\n' "$(json_str "${MAGENTO_BASE_URL:-}")"
+            printf 'MAGENTO_PHP: %s\n' "$(json_str "${MAGENTO_PHP:-php}")"
+        } > "$AT_DIR/tests/integration/integration_config.yml"
+    fi
+    (
+        cd "$AT_DIR"
+        [[ -d .git ]] || git init -q
+        git add -A >/dev/null 2>&1
+        git add -f tests/integration/integration_config.yml >/dev/null 2>&1 || true
+    )
+}
+json_str() { "$VENV_NEW/bin/python" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+
+# The environment ansible-test keeps (it drops the rest): ansible-test itself
+# passes HOME, PATH, LC_ALL and a few more. For MAGENTO_* see sync_copy.
+ansible_test() {  # ansible_test <venv> <args...>
+    local venv="$1"; shift
+    ( cd "$AT_DIR" && "$venv/bin/ansible-test" "$@" --color no )
+}
+
+# --- stages ---------------------------------------------------------------------------
+stage_php() {
+    command -v php >/dev/null 2>&1 || { skip "php not installed (scripts/bootstrap.sh installs php-cli as root)"; return; }
+    [[ -f plugins/module_utils/_bridge_php.py ]] || { skip "plugins/module_utils/_bridge_php.py not there yet"; return; }
+    local tmp rc
+    tmp="$(mktemp -d)"
+    "$VENV_NEW/bin/python" - "$tmp/bridge.php" <<'EOF' || { rm -rf "$tmp"; return 1; }
+import ast, sys
+src = open('plugins/module_utils/_bridge_php.py').read()
+for node in ast.walk(ast.parse(src)):
+    if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'BRIDGE_SOURCE' for t in node.targets):
+        value = ast.literal_eval(node.value)
+        break
+else:
+    sys.exit('BRIDGE_SOURCE not found in plugins/module_utils/_bridge_php.py')
+open(sys.argv[1], 'w').write(value)
+print('[test] extracted the PHP bridge: %d lines' % value.count('\n'))
+EOF
+    php -l "$tmp/bridge.php"; rc=$?
+    rm -rf "$tmp"
+    return $rc
+}
+
+run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, said out loud
+    local dir="$1" rc
+    [[ -d "$dir" ]] || { skip "$dir does not exist"; return; }
+    ( export PYTHONDONTWRITEBYTECODE=1; cd "$ROOT" && "$VENV_NEW/bin/python" -m pytest -p no:cacheprovider -q "$dir" ); rc=$?
+    if [[ $rc == 5 ]]; then
+        say "FAIL: pytest collected no tests in $dir (exit 5): a suite that runs nothing does not pass"
+        return 1
+    fi
+    return $rc
+}
+stage_emulator() { run_pytest tests/emulator; }
+stage_reliability() { run_pytest tests/reliability; }
+
+stage_sanity() {
+    local rc t0
+    sync_copy
+    t0=$SECONDS
+    say "sanity: ansible-core $CORE_NEW, all tests"
+    ansible_test "$VENV_NEW" sanity --venv --python "$PY_TEST_VERSION" || return 1
+    say "sanity on $CORE_NEW took $((SECONDS - t0))s"
+    case "$SANITY_OLD" in
+        none) say "sanity on $CORE_OLD skipped (SANITY_OLD=none)"; return 0 ;;
+        full) say "sanity: ansible-core $CORE_OLD, all tests"
+              t0=$SECONDS
+              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION"; rc=$? ;;
+        *)    say "sanity: ansible-core $CORE_OLD, subset: ${SANITY_OLD_SUBSET[*]} (SANITY_OLD=full for all)"
+              t0=$SECONDS
+              local -a tests=()
+              for t in "${SANITY_OLD_SUBSET[@]}"; do tests+=(--test "$t"); done
+              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION" "${tests[@]}"; rc=$? ;;
+    esac
+    say "sanity on $CORE_OLD took $((SECONDS - t0))s"
+    return $rc
+}
+
+stage_units() {
+    [[ -d tests/unit ]] || { skip "tests/unit does not exist"; return; }
+    local v t0
+    sync_copy
+    for v in "$VENV_NEW" "$VENV_OLD"; do
+        t0=$SECONDS
+        say "units: ansible-core $("$v/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
+        ansible_test "$v" units --venv --python "$PY_TEST_VERSION" --requirements || return 1
+        say "units took $((SECONDS - t0))s"
+    done
+}
+
+stage_integration() {
+    [[ -d tests/integration/targets ]] || { skip "tests/integration/targets does not exist"; return; }
+    local v t0
+    sync_copy
+    if [[ -n "${MAGENTO_ROOT:-}" ]]; then
+        say "integration: against the real Magento at MAGENTO_ROOT=$MAGENTO_ROOT (${MAGENTO_BASE_URL:-no MAGENTO_BASE_URL})"
+    else
+        say "integration: against the emulator (set MAGENTO_ROOT, MAGENTO_BASE_URL, MAGENTO_PHP for a real Magento)"
+    fi
+    for v in "$VENV_NEW" "$VENV_OLD"; do
+        t0=$SECONDS
+        say "integration: ansible-core $("$v/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
+        ansible_test "$v" integration --venv --python "$PY_TEST_VERSION" --requirements || return 1
+        say "integration took $((SECONDS - t0))s"
+    done
+}
+
+stage_lint() {
+    [[ -x "$VENV_NEW/bin/ansible-lint" ]] || { say "ansible-lint missing in $VENV_NEW: run scripts/bootstrap.sh"; return 1; }
+    ( export PATH="$VENV_NEW/bin:$PATH"; ansible-lint --profile production --nocolor )
+}
+
+stage_molecule() {
+    [[ -d extensions/molecule ]] || { skip "extensions/molecule does not exist yet"; return; }
+    local scen
+    scen="$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml | wc -l)"
+    [[ $scen -gt 0 ]] || { skip "no scenario (extensions/molecule/*/molecule.yml) yet"; return; }
+    # Molecule 25.x+ in a collection: run from the collection root; it finds
+    # extensions/molecule itself.
+    ( export PATH="$VENV_NEW/bin:$PATH" ANSIBLE_PYTHON_INTERPRETER="$VENV_NEW/bin/python"
+      cd "$ROOT" && molecule test --all )
+}
+
+stage_docs() {
+    compgen -G 'plugins/modules/*.py' >/dev/null || { skip "no modules yet"; return; }
+    ( export PATH="$VENV_NEW/bin:$PATH"
+      cd "$ROOT/.cache/collections/ansible_collections/commerceops/magento" &&
+      antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . )
+}
+
+# --- run ----------------------------------------------------------------------------------
+T_ALL=$SECONDS
+for stage in "${selected[@]}"; do
+    say "=== stage $stage ==="
+    t0=$SECONDS
+    SKIP_REASON=""
+    "stage_$stage"; rc=$?
+    dt=$((SECONDS - t0))
+    case $rc in
+        0)  SUMMARY+=("$(printf '  %-12s PASS  %5ss' "$stage" "$dt")"); PASSED=$((PASSED + 1)) ;;
+        77) SUMMARY+=("$(printf '  %-12s SKIP  %5ss  (%s)' "$stage" "$dt" "$SKIP_REASON")"); SKIPPED=$((SKIPPED + 1)) ;;
+        *)  SUMMARY+=("$(printf '  %-12s FAIL  %5ss  (exit %s)' "$stage" "$dt" "$rc")"); FAILED=$((FAILED + 1)) ;;
+    esac
+    if [[ $rc != 0 && $rc != 77 && "${KEEP_GOING:-0}" != 1 ]]; then
+        say "stage $stage failed: stopping (KEEP_GOING=1 runs the rest)"
+        break
+    fi
+done
+
+echo
+say "summary (total $((SECONDS - T_ALL))s):"
+printf '%s\n' "${SUMMARY[@]}"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[[ $FAILED == 0 ]]
