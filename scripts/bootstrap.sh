@@ -70,18 +70,23 @@ PYTHON="$(pick_python)"
 PY_VER="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 log "using Python $PY_VER at $PYTHON"
 
-# --- 2. php-cli ---------------------------------------------------------------
-if command -v php >/dev/null 2>&1; then
-    log "php present: $(command -v php) ($(php -r 'echo PHP_VERSION;' 2>/dev/null || echo '?'))"
-elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    log "php missing: installing Debian php-cli"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends php-cli php-sqlite3 >/dev/null
-    log "php installed: $(php -r 'echo PHP_VERSION;')"
-else
-    log "WARNING: php missing and not root: the 'php' test stage will be skipped (install php-cli)"
+# --- 2. Debian packages: php-cli (bridge syntax check), shellcheck (sanity) ----------
+apt_pkgs=()
+command -v php >/dev/null 2>&1 || apt_pkgs+=(php-cli)
+command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
+if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        log "installing Debian packages: ${apt_pkgs[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
+    else
+        log "WARNING: missing ${apt_pkgs[*]} and not root: install them (apt-get install ${apt_pkgs[*]});"
+        log "         without php the 'php' stage is skipped, without shellcheck sanity skips that test"
+    fi
 fi
+command -v php >/dev/null 2>&1 && log "php: $(command -v php) ($(php -r 'echo PHP_VERSION;' 2>/dev/null || echo '?'))"
+command -v shellcheck >/dev/null 2>&1 && log "shellcheck: $(command -v shellcheck)"
 
 # --- 3. virtualenvs -------------------------------------------------------------
 mkdir -p .venv .cache
@@ -145,11 +150,12 @@ EOF
     cache="$HOME/.ansible/test/cache"
     wheeldir="$cache/pip-wheels"
     mkdir -p "$wheeldir"
-    if ! ls "$wheeldir"/pip-"$ver"-*.whl >/dev/null 2>&1; then
+    local whl
+    whl="$(find "$wheeldir" -maxdepth 1 -name "pip-$ver-*.whl" | head -1)"
+    if [[ -z "$whl" ]]; then
         "$venv/bin/python" -m pip download -q --no-deps --only-binary=:all: -d "$wheeldir" "pip==$ver" 2>&1 | quiet_pip
     fi
-    local whl
-    whl="$(ls "$wheeldir"/pip-"$ver"-*.whl | head -1)"
+    whl="$(find "$wheeldir" -maxdepth 1 -name "pip-$ver-*.whl" | head -1)"
     cat > "$cache/get_pip_${ver//./_}.py" <<EOF
 # Offline stand-in for get-pip-$ver.py, written by scripts/bootstrap.sh.
 # ansible-test runs it as: python quiet_pip.py [pip install options] pip==$ver [--no-setuptools] [--no-wheel]

@@ -11,12 +11,12 @@
 # Environment:
 #   MAGENTO_ROOT, MAGENTO_BASE_URL, MAGENTO_PHP  test a real Magento instead of the emulator
 #                                                (integration stage; passed through ansible-test)
-#   SANITY_OLD=full|subset|none                  sanity on the oldest core (default: subset)
+#   SANITY_OLD=full|subset|none                  sanity on the oldest core (default: full)
 #   KEEP_GOING=1                                 run the remaining stages after a failure
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 2
 
 ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs)
 
@@ -31,11 +31,11 @@ fi
 source .venv/env.sh
 PY_TEST_VERSION=3.12   # the Python that ansible-test --venv uses (controller and target)
 
-# Sanity tests run on the oldest core when SANITY_OLD=subset (the default): the
+# Sanity tests run on the oldest core when SANITY_OLD=subset (default: full): the
 # ones whose result depends on the core version (module argument-spec and docs
 # validation, ansible-doc, runtime metadata, import, compile).
 SANITY_OLD_SUBSET=(validate-modules ansible-doc runtime-metadata import compile)
-SANITY_OLD="${SANITY_OLD:-subset}"
+SANITY_OLD="${SANITY_OLD:-full}"
 
 selected=()
 if [[ $# -eq 0 ]]; then
@@ -85,7 +85,7 @@ sync_copy() {
         } > "$AT_DIR/tests/integration/integration_config.yml"
     fi
     (
-        cd "$AT_DIR"
+        cd "$AT_DIR" || exit 1
         [[ -d .git ]] || git init -q
         git add -A >/dev/null 2>&1
         git add -f tests/integration/integration_config.yml >/dev/null 2>&1 || true
@@ -98,6 +98,10 @@ json_str() { "$VENV_NEW/bin/python" -c 'import json,sys; print(json.dumps(sys.ar
 ansible_test() {  # ansible_test <venv> <args...>
     local venv="$1"; shift
     ( cd "$AT_DIR" && "$venv/bin/ansible-test" "$@" --color no )
+}
+
+with_venv() {  # run a command with the newest venv first on PATH
+    env PATH="$VENV_NEW/bin:$PATH" "$@"
 }
 
 # --- stages ---------------------------------------------------------------------------
@@ -189,7 +193,7 @@ stage_integration() {
 
 stage_lint() {
     [[ -x "$VENV_NEW/bin/ansible-lint" ]] || { say "ansible-lint missing in $VENV_NEW: run scripts/bootstrap.sh"; return 1; }
-    ( export PATH="$VENV_NEW/bin:$PATH"; ansible-lint --profile production --nocolor )
+    with_venv ansible-lint --profile production --nocolor
 }
 
 stage_molecule() {
@@ -199,15 +203,13 @@ stage_molecule() {
     [[ $scen -gt 0 ]] || { skip "no scenario (extensions/molecule/*/molecule.yml) yet"; return; }
     # Molecule 25.x+ in a collection: run from the collection root; it finds
     # extensions/molecule itself.
-    ( export PATH="$VENV_NEW/bin:$PATH" ANSIBLE_PYTHON_INTERPRETER="$VENV_NEW/bin/python"
-      cd "$ROOT" && molecule test --all )
+    ANSIBLE_PYTHON_INTERPRETER="$VENV_NEW/bin/python" with_venv molecule test --all
 }
 
 stage_docs() {
     compgen -G 'plugins/modules/*.py' >/dev/null || { skip "no modules yet"; return; }
-    ( export PATH="$VENV_NEW/bin:$PATH"
-      cd "$ROOT/.cache/collections/ansible_collections/commerceops/magento" &&
-      antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . )
+    ( cd "$ROOT/.cache/collections/ansible_collections/commerceops/magento" || exit 1
+      with_venv antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . )
 }
 
 # --- run ----------------------------------------------------------------------------------
