@@ -29,6 +29,8 @@ if [[ ! -f .venv/env.sh ]]; then
 fi
 # shellcheck disable=SC1091
 source .venv/env.sh
+# plain output in logs (CI has no terminal)
+if [[ ! -t 1 ]]; then export NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0; fi
 PY_TEST_VERSION=3.12   # the Python that ansible-test --venv uses (controller and target)
 
 # Sanity tests run on the oldest core when SANITY_OLD=subset (default: full): the
@@ -130,7 +132,7 @@ EOF
 run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, said out loud
     local dir="$1" rc
     [[ -d "$dir" ]] || { skip "$dir does not exist"; return; }
-    ( export PYTHONDONTWRITEBYTECODE=1; cd "$ROOT" && "$VENV_NEW/bin/python" -m pytest -p no:cacheprovider -q "$dir" ); rc=$?
+    ( export PYTHONDONTWRITEBYTECODE=1; cd "$ROOT" && "$VENV_NEW/bin/python" -m pytest -p no:cacheprovider -q --tb=short "$dir" ); rc=$?
     if [[ $rc == 5 ]]; then
         say "FAIL: pytest collected no tests in $dir (exit 5): a suite that runs nothing does not pass"
         return 1
