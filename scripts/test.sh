@@ -142,43 +142,47 @@ run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, s
 stage_emulator() { run_pytest tests/emulator; }
 stage_reliability() { run_pytest tests/reliability; }
 
+# Stages that run on both cores run the second core even when the first one
+# failed (more to read from one run); the stage fails if either did.
 stage_sanity() {
-    local rc t0
+    local rc=0 t0
     sync_copy
     t0=$SECONDS
     say "sanity: ansible-core $CORE_NEW, all tests"
-    ansible_test "$VENV_NEW" sanity --venv --python "$PY_TEST_VERSION" || return 1
+    ansible_test "$VENV_NEW" sanity --venv --python "$PY_TEST_VERSION" || rc=1
     say "sanity on $CORE_NEW took $((SECONDS - t0))s"
+    t0=$SECONDS
     case "$SANITY_OLD" in
-        none) say "sanity on $CORE_OLD skipped (SANITY_OLD=none)"; return 0 ;;
+        none) say "sanity on $CORE_OLD skipped (SANITY_OLD=none)"; return $rc ;;
         full) say "sanity: ansible-core $CORE_OLD, all tests"
-              t0=$SECONDS
-              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION"; rc=$? ;;
+              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION" || rc=1 ;;
         *)    say "sanity: ansible-core $CORE_OLD, subset: ${SANITY_OLD_SUBSET[*]} (SANITY_OLD=full for all)"
-              t0=$SECONDS
               local -a tests=()
               for t in "${SANITY_OLD_SUBSET[@]}"; do tests+=(--test "$t"); done
-              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION" "${tests[@]}"; rc=$? ;;
+              ansible_test "$VENV_OLD" sanity --venv --python "$PY_TEST_VERSION" "${tests[@]}" || rc=1 ;;
     esac
     say "sanity on $CORE_OLD took $((SECONDS - t0))s"
     return $rc
 }
 
+core_of() { "$1/bin/python" -c 'import ansible.release as r; print(r.__version__)'; }
+
 stage_units() {
     [[ -d tests/unit ]] || { skip "tests/unit does not exist"; return; }
-    local v t0
+    local v t0 rc=0
     sync_copy
     for v in "$VENV_NEW" "$VENV_OLD"; do
         t0=$SECONDS
-        say "units: ansible-core $("$v/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
-        ansible_test "$v" units --venv --python "$PY_TEST_VERSION" --requirements || return 1
-        say "units took $((SECONDS - t0))s"
+        say "units: ansible-core $(core_of "$v")"
+        ansible_test "$v" units --venv --python "$PY_TEST_VERSION" --requirements || rc=1
+        say "units on $(core_of "$v") took $((SECONDS - t0))s"
     done
+    return $rc
 }
 
 stage_integration() {
     [[ -d tests/integration/targets ]] || { skip "tests/integration/targets does not exist"; return; }
-    local v t0
+    local v t0 rc=0
     sync_copy
     if [[ -n "${MAGENTO_ROOT:-}" ]]; then
         say "integration: against the real Magento at MAGENTO_ROOT=$MAGENTO_ROOT (${MAGENTO_BASE_URL:-no MAGENTO_BASE_URL})"
@@ -187,10 +191,11 @@ stage_integration() {
     fi
     for v in "$VENV_NEW" "$VENV_OLD"; do
         t0=$SECONDS
-        say "integration: ansible-core $("$v/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
-        ansible_test "$v" integration --venv --python "$PY_TEST_VERSION" --requirements || return 1
-        say "integration took $((SECONDS - t0))s"
+        say "integration: ansible-core $(core_of "$v")"
+        ansible_test "$v" integration --venv --python "$PY_TEST_VERSION" --requirements || rc=1
+        say "integration on $(core_of "$v") took $((SECONDS - t0))s"
     done
+    return $rc
 }
 
 stage_lint() {
