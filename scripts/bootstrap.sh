@@ -121,7 +121,7 @@ make_venv() {  # make_venv <core version> <newest:0|1>
     # molecule) can move it.
     echo "ansible-core==$core" > "$dir/constraints.txt"
     "$dir/bin/python" -m pip install -q -c "$dir/constraints.txt" "${pkgs[@]}" 2>&1 | quiet_pip
-    "$dir/bin/ansible" --version | head -1
+    log "$dir: ansible-core $("$dir/bin/python" -c 'import ansible.release as r; print(r.__version__)')"
     echo "$stamp" > "$dir/.stamp"
 }
 
