@@ -438,6 +438,17 @@ def table(results, sizes):
     return '\n'.join(lines)
 
 
+def first_error(output):
+    try:
+        with open(output, encoding='utf-8', errors='replace') as handle:
+            for line in handle:
+                if line.startswith('[ERROR]:'):
+                    return line.strip()[:400]
+    except OSError:
+        pass
+    return ''
+
+
 def check_targets(results, sizes):
     """[(target, ok, evidence)]"""
     checks = []
@@ -446,6 +457,8 @@ def check_targets(results, sizes):
         for key in ('role_first', 'role_rerun', 'naive_first'):
             if r[key]['rc'] != 0:
                 failed = r[key]['failed'][:1]
+                if failed and not failed[0]['msg']:  # no_log hides it in the result, not in ansible's [ERROR] line
+                    failed[0]['msg'] = first_error(r[key]['output'])
                 checks.append(('N=%d %s succeeds' % (size, key), False, 'rc=%d %s (see %s)' % (
                     r[key]['rc'], failed[0]['task'] + ': ' + failed[0]['msg'] if failed else '', r[key]['output'])))
         rr = r['role_rerun']
