@@ -344,6 +344,7 @@ def run_play(playbook, store, workdir, label, all_types):
         with open(record, encoding='utf-8') as handle:
             tasks = [json.loads(line) for line in handle if line.strip()]
     counts = read_calls(store.log, all_types)
+    shutil.copyfile(store.log, os.path.join(workdir, label + '.php-calls.log'))
     counts.update({
         'wall_s': wall, 'rc': proc.returncode, 'output': output,
         'http': store.http_requests(http_before),
