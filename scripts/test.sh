@@ -5,7 +5,7 @@
 #   scripts/test.sh sanity units    # only these stages (any order given is run in the canonical order)
 #   scripts/test.sh --list          # list the stages
 #
-# Stages: php emulator sanity units integration reliability lint molecule docs
+# Stages: php emulator sanity units integration reliability lint molecule docs package
 # (see docs/development.md). Needs scripts/bootstrap.sh to have run.
 #
 # Environment:
@@ -18,7 +18,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs)
+ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs package)
 
 if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,20p' "$0"; exit 0; fi
@@ -217,6 +217,22 @@ stage_docs() {
     compgen -G 'plugins/modules/*.py' >/dev/null || { skip "no modules yet"; return; }
     ( cd "$ROOT/.cache/collections/ansible_collections/commerceops/magento" || exit 1
       with_venv antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . )
+}
+
+stage_package() {
+    local ran=0 rc=0
+    if [[ -f tests/package/check_examples.py ]]; then
+        ran=1
+        say "package: every module's EXAMPLES (tests/package/check_examples.py)"
+        "$VENV_NEW/bin/python" tests/package/check_examples.py || rc=1
+    fi
+    if [[ -f tests/package/build_and_install.sh ]]; then
+        ran=1
+        say "package: build, install and run from the tarball (tests/package/build_and_install.sh)"
+        with_venv bash tests/package/build_and_install.sh || rc=1
+    fi
+    [[ $ran == 1 ]] || { skip "no tests/package/check_examples.py or build_and_install.sh yet"; return; }
+    return $rc
 }
 
 # --- run ----------------------------------------------------------------------------------
