@@ -450,6 +450,11 @@ def first_error(output):
     return ''
 
 
+def marginal(results, key, figure, low, high):
+    """Cost of one more integration between sizes ``low`` and ``high``."""
+    return (results[high][key][figure] - results[low][key][figure]) / float(high - low)
+
+
 def check_targets(results, sizes):
     """[(target, ok, evidence)]"""
     checks = []
@@ -482,9 +487,8 @@ def check_targets(results, sizes):
     if len(sizes) >= 3:
         for key in ('role_first', 'role_rerun', 'naive_first'):
             small, mid, big = sizes[0], sizes[len(sizes) // 2], sizes[-1]
-            per = lambda a, b, f: (f(results[b][key]) - f(results[a][key])) / float(b - a)  # noqa: E731
-            php_lo, php_hi = per(small, mid, lambda x: x['php']), per(mid, big, lambda x: x['php'])
-            t_lo, t_hi = per(small, mid, lambda x: x['wall_s']), per(mid, big, lambda x: x['wall_s'])
+            php_lo, php_hi = marginal(results, key, 'php', small, mid), marginal(results, key, 'php', mid, big)
+            t_lo, t_hi = marginal(results, key, 'wall_s', small, mid), marginal(results, key, 'wall_s', mid, big)
             # processes: exactly the same marginal count; time: within 35 % (a noisy 2-core machine)
             ok = abs(php_lo - php_hi) < 1e-9 and t_lo > 0 and 1 / 1.35 <= t_hi / t_lo <= 1.35
             checks.append(('%s grows linearly with integrations' % key, ok,
@@ -494,7 +498,7 @@ def check_targets(results, sizes):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sizes', default='1,10,50', help='numbers of integrations, comma-separated')
     parser.add_argument('--out', default=RESULTS, help='folder for the Markdown and JSON results')
     parser.add_argument('--keep', action='store_true', help='keep the work folder (emulated roots, logs, outputs)')
@@ -553,7 +557,7 @@ def main(argv=None):
                    'targets': [{'target': n, 'ok': ok, 'evidence': e} for n, ok, e in checks]}, handle, indent=1,
                   default=str)
     print('Written to %s' % md)
-    missed = sum(1 for _, ok, _ in checks if not ok)
+    missed = sum(1 for check in checks if not check[1])
     print('%d targets met, %d missed' % (len(checks) - missed, missed))
     return 0
 

@@ -73,8 +73,7 @@ def walk_tasks(tasks):
         yield task
         for section in ('block', 'rescue', 'always'):
             if section in task:
-                for sub in walk_tasks(task[section]):
-                    yield sub
+                yield from walk_tasks(task[section])
 
 
 def main():
