@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from magento_emulator import cli_magento, store
+from magento_emulator import store
 
 IDS = ['config', 'layout', 'block_html', 'collections', 'reflection', 'db_ddl', 'compiled_config', 'eav',
        'customer_notification', 'config_integration', 'config_integration_api', 'graphql_query_resolver_result',
@@ -23,6 +23,8 @@ def no_columns(monkeypatch):
 
 
 def run(root, *argv):
+    # imported here, not at collection: test_cli.py swaps the module in sys.modules to test php dispatch
+    from magento_emulator import cli_magento
     out, err = io.StringIO(), io.StringIO()
     code = cli_magento.main(root, list(argv), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue(), code
