@@ -202,3 +202,19 @@ def test_declared_paths_data():
         assert not config.is_declared(path), path
     assert config.is_encrypted('carriers/dhl/id') and not config.is_encrypted(ALLOW)
     assert config.field(ALLOW)['scopes'] == ['default']
+
+
+def test_lock_values_as_strings(emulator_root):
+    env_path = os.path.join(emulator_root, 'app/etc/env.php')
+    env = phparray.load_file(env_path)
+    env['system'] = {'default': {'web': {'seo': {'use_rewrites': True}}, 'oauth': {'cleanup': {'cleanup_probability': 7}}},
+                     'website': {'base': {'general': {'locale': {'code': 'de_DE'}}}}}
+    phparray.dump_file(env_path, env)
+    got = config.get_items(emulator_root, [item('web/seo/use_rewrites', 'stores', 'default'),
+                                           item('oauth/cleanup/cleanup_probability'),
+                                           item('general/locale/code', 'websites', 'base')])
+    assert [g['locked'] for g in got] == [
+        {'source': 'app/etc/env.php', 'scope': 'default', 'value': '1'},
+        {'source': 'app/etc/env.php', 'scope': 'default', 'value': '7'},
+        {'source': 'app/etc/env.php', 'scope': 'websites', 'value': 'de_DE'}]
+    assert config.read_value(emulator_root, 'oauth/cleanup/cleanup_probability') == '7'

@@ -217,10 +217,11 @@ def php_string(value):
     return str(value)
 
 
-def deployed_value(root, path, scope, code, files=None):
+def deployed_value(root, path, scope, code, files=None, raw=False):
     """(source, value) of the value deployed for ``path`` at exactly that scope, or None.
 
-    env.php wins over config.php (its values are merged last)."""
+    env.php wins over config.php (its values are merged last). ``raw``: the PHP value as loaded,
+    else as the string the config model sees."""
     parts = path.strip('/').split('/')
     files = files or {ENV_PHP: _load(root, ENV_PHP), CONFIG_PHP: _load(root, CONFIG_PHP)}
     for rel in (ENV_PHP, CONFIG_PHP):
@@ -228,7 +229,7 @@ def deployed_value(root, path, scope, code, files=None):
         for keys in _scope_keys(scope, code):
             found, value = _dig(data, ['system'] + keys + parts)
             if found and value is not None and not isinstance(value, (dict, list)):
-                return rel, php_string(value)
+                return rel, value if raw else php_string(value)
     return None
 
 
@@ -237,9 +238,11 @@ def lock_of(root, path, scope, code, files=None):
     files = files or {ENV_PHP: _load(root, ENV_PHP), CONFIG_PHP: _load(root, CONFIG_PHP)}
     candidates = [('default', '')] + ([] if scope == 'default' else [(scope, code)])
     for lock_scope, lock_code in candidates:
-        found = deployed_value(root, path, lock_scope, lock_code, files)
+        found = deployed_value(root, path, lock_scope, lock_code, files, raw=True)
         if found is not None:
-            return {'source': found[0], 'scope': lock_scope, 'value': found[1]}
+            value = found[1]
+            value = ('1' if value else '0') if isinstance(value, bool) else php_string(value)
+            return {'source': found[0], 'scope': lock_scope, 'value': value}
     return None
 
 
@@ -250,7 +253,7 @@ def _write_lock(root, rel, path, scope, code, value):
     for key in keys[:-1]:
         child = node.get(key) if isinstance(node, dict) else None
         if not isinstance(child, dict):
-            child = {} if not isinstance(child, list) or child else {}
+            child = {}
             node[key] = child
         node = child
     node[keys[-1]] = value
