@@ -38,7 +38,7 @@ TYPES = (
     ('config_webservice', 'Web Services Configuration'),
     ('translate', 'Translations'),
 )
-TYPE_IDS = tuple(t for t, _ in TYPES)
+TYPE_IDS = tuple(type_id for type_id, label in TYPES)
 LABELS = dict(TYPES)
 PAGE_CACHE_TYPES = ('full_page',)  # the only type outside the default cache storage
 

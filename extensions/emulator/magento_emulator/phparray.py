@@ -15,6 +15,7 @@ arrays, four-space indent, one entry per line, no trailing comma, strings in sin
     ];
 """
 
+import math
 import re
 
 INDENT = '    '
@@ -184,7 +185,7 @@ class _Parser(object):
             elif not self.peek(close):
                 self.error('Expected "," or %r' % close)
         if implicit:
-            return [v for _, v in entries]
+            return [val for key, val in entries]
         result = {}
         for key, val in entries:
             result[key] = val
@@ -237,7 +238,7 @@ def export_scalar(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value or value in (float('inf'), float('-inf')):
+        if math.isnan(value) or math.isinf(value):
             raise PhpArrayError('Cannot export %r' % value)
         text = repr(value)
         return text if ('.' in text or 'e' in text or 'E' in text) else text + '.0'
