@@ -553,3 +553,32 @@ def test_serve_ready_file_sigterm_and_log(emulator_root, tmp_path):
     log = err.decode()
     assert 'GET /rest/V1/store/storeViews 401' in log
     assert 'SECRET' not in log
+
+
+def test_accept_xml(server, conn, emulator_root):
+    creds = activated(conn, emulator_root)
+    resp = requests.get(server + '/rest/V1/store/storeViews', auth=signer(creds),
+                        headers={'Accept': 'application/xml'})
+    assert resp.status_code == 200
+    assert resp.headers['Content-Type'] == 'application/xml; charset=utf-8'
+    assert resp.text.startswith('<?xml version="1.0"?>\n<response>\n  <item>\n    <id>1</id>\n'
+                                '    <code>default</code>\n    <name>Default Store View</name>\n')
+    resp = requests.get(server + '/rest/nosuch/V1/store/storeViews', headers={'Accept': 'application/xml'})
+    assert resp.status_code == 400 and '<message>Specified request cannot be processed.</message>' in resp.text
+
+
+def test_nonce_and_request_token_cleanup(server, conn, emulator_root):
+    creds = activated(conn, emulator_root)
+    set_config(conn, 'oauth/cleanup/cleanup_probability', '1')
+    set_config(conn, 'oauth/cleanup/expiration_period', '1')
+    with store.transaction(conn):
+        conn.execute('INSERT INTO oauth_nonce (nonce, "timestamp", consumer_id) VALUES (?, ?, ?)',
+                     ('old', int(time.time()) - 120, creds['consumer_id']))
+    assert requests.get(server + '/rest/V1/store/storeViews', auth=signer(creds, nonce='fresh')).status_code == 200
+    assert [r[0] for r in conn.execute('SELECT nonce FROM oauth_nonce')] == ['fresh']
+    set_config(conn, 'oauth/cleanup/cleanup_probability', '0')
+    with store.transaction(conn):
+        conn.execute('INSERT INTO oauth_nonce (nonce, "timestamp", consumer_id) VALUES (?, ?, ?)',
+                     ('old', int(time.time()) - 120, creds['consumer_id']))
+    assert requests.get(server + '/rest/V1/store/storeViews', auth=signer(creds)).status_code == 200
+    assert conn.execute('SELECT COUNT(*) FROM oauth_nonce').fetchone()[0] == 3

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from xml.sax.saxutils import escape as xml_escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from magento_emulator import acl, cache, faults, oauth, store
@@ -31,6 +32,7 @@ DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data')
 ROUTES_FILE = os.path.join(DATA_DIR, 'webapi-routes.json')
 
 JSON_TYPE = 'application/json; charset=utf-8'
+XML_TYPE = 'application/xml; charset=utf-8'
 FORM_TYPE = 'text/html; charset=UTF-8'
 
 ALLOW_INSECURE_PATH = 'webapi/webapisecurity/allow_insecure'
@@ -189,6 +191,55 @@ def _error_item(message, parameters):
 def php_json(data):
     """``json_encode`` as Magento's REST renderer: compact, ASCII, ``/`` escaped."""
     return json.dumps(data, separators=(',', ':'), ensure_ascii=True).replace('/', '\\/')
+
+
+def _xml_name(key):
+    key = str(key)
+    if key.isdigit() or not key:
+        return 'item'
+    key = re.sub(r'[^A-Za-z0-9_.-]', '_', key)
+    return key if re.match(r'[A-Za-z_]', key) else '_' + key
+
+
+def _xml_scalar(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return '' if value is None else str(value)
+
+
+def php_xml(data):
+    """Magento's REST XML renderer: ``<response>``, list entries as ``<item>``, 2-space indent."""
+    lines = ['<?xml version="1.0"?>']
+
+    def emit(name, value, depth):
+        pad = '  ' * depth
+        if isinstance(value, (dict, list)):
+            items = value.items() if isinstance(value, dict) else (('item', v) for v in value)
+            items = list(items)
+            if not items:
+                lines.append('%s<%s/>' % (pad, name))
+                return
+            lines.append('%s<%s>' % (pad, name))
+            for key, child in items:
+                emit(_xml_name(key), child, depth + 1)
+            lines.append('%s</%s>' % (pad, name))
+            return
+        text = _xml_scalar(value)
+        lines.append('%s<%s>%s</%s>' % (pad, name, xml_escape(text), name) if text else '%s<%s/>' % (pad, name))
+
+    emit('response', data if isinstance(data, (dict, list)) else {'item': data}, 0)
+    return '\n'.join(lines) + '\n'
+
+
+def wants_xml(accept):
+    """The first of the Accept types that names json or xml decides; JSON otherwise."""
+    for item in (accept or '').split(','):
+        media = item.split(';', 1)[0].strip().lower()
+        if 'json' in media or media in ('*/*', 'application/*'):
+            return False
+        if 'xml' in media:
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------- canned data
@@ -574,7 +625,10 @@ class Handler(BaseHTTPRequestHandler):
         match = _REST_PATH.match(raw_path)
         if match:
             status, data = handle_rest(root, self.command, match.group(1) or '', raw_path, query, headers, body)
-            self._send(status, php_json(data), JSON_TYPE)
+            if wants_xml(headers.get('Accept')):
+                self._send(status, php_xml(data), XML_TYPE)
+            else:
+                self._send(status, php_json(data), JSON_TYPE)
             return
         self._send(404, '<html><body><h1>404 Not Found</h1></body></html>\n', FORM_TYPE)
 

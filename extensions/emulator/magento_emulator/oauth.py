@@ -24,6 +24,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import random
 import re
 import time
 import urllib.parse
@@ -36,6 +37,8 @@ LENGTH_TOKEN = 32
 LENGTH_CONSUMER_KEY = 32
 LENGTH_NONCE_COLUMN = 32
 DEFAULT_CONSUMER_EXPIRATION = 300
+DEFAULT_CLEANUP_PROBABILITY = 100
+DEFAULT_CLEANUP_MINUTES = 120
 USER_TYPE_INTEGRATION = 1
 
 REQUIRED_REQUEST = ('oauth_consumer_key', 'oauth_signature', 'oauth_signature_method', 'oauth_nonce',
@@ -441,8 +444,7 @@ def normalized_parameters(params):
         if isinstance(value, dict):
             value = list(value.values())
         if isinstance(value, list):
-            if any(isinstance(v, (list, dict)) for v in value):
-                raise InternalError('Array to string conversion')
+            # laminas would natsort and repeat them, but rawurlencode() of the array fails first
             raise InternalError('Array to string conversion')
         encoded[rawurlencode(name)] = rawurlencode(value)
     return '&'.join('%s=%s' % (k, encoded[k]) for k in natsorted(encoded))
@@ -482,7 +484,7 @@ def consumer_by_key(conn, key):
     return row
 
 
-def validate_nonce(conn, consumer, nonce, timestamp):
+def validate_nonce(conn, consumer, nonce, timestamp, root=None):
     """Nonce generator ``validateNonce``: stores the nonce (truncated to 32 chars) before any signature check."""
     consumer_id = consumer['entity_id']
     try:
@@ -502,13 +504,16 @@ def validate_nonce(conn, consumer, nonce, timestamp):
                 raise ValueError('duplicate primary key')
             conn.execute('INSERT INTO oauth_nonce (nonce, "timestamp", consumer_id) VALUES (?, ?, ?)',
                          (stored, ts, consumer_id))
+            if root is not None and cleanup_due(root, conn):
+                conn.execute('DELETE FROM oauth_nonce WHERE "timestamp" <= ?',
+                             (int(time.time()) - cleanup_minutes(root, conn) * 60,))
     except AuthenticationError:
         raise
     except Exception:  # pylint: disable=broad-except
         raise AuthenticationError(MSG_NONCE_ERROR)
 
 
-def validate_protocol_params(conn, params, required=REQUIRED_REQUEST):
+def validate_protocol_params(conn, params, required=REQUIRED_REQUEST, root=None):
     """``_validateProtocolParams``: version, required, token length, method, consumer, nonce."""
     if 'oauth_version' in params and params['oauth_version'] != '1.0':
         raise InputError(MSG_VERSION, [params['oauth_version']])
@@ -521,8 +526,27 @@ def validate_protocol_params(conn, params, required=REQUIRED_REQUEST):
     if method not in SUPPORTED_SIGNATURE_METHODS:
         raise InputError(MSG_SIGNATURE_METHOD, [method])
     consumer = consumer_by_key(conn, params['oauth_consumer_key'])
-    validate_nonce(conn, consumer, params['oauth_nonce'], params['oauth_timestamp'])
+    validate_nonce(conn, consumer, params['oauth_nonce'], params['oauth_timestamp'], root)
     return consumer
+
+
+def cleanup_due(root, conn):
+    """``isCleanupProbability``: a 1-in-N draw (``oauth/cleanup/cleanup_probability``; 0 disables)."""
+    value = _config(root, conn, 'oauth/cleanup/cleanup_probability')
+    probability = DEFAULT_CLEANUP_PROBABILITY if value is None else php_int(value)
+    return probability > 0 and random.randint(1, probability) == 1
+
+
+def cleanup_minutes(root, conn):
+    value = php_int(_config(root, conn, 'oauth/cleanup/expiration_period') or 0)
+    return value if value > 0 else DEFAULT_CLEANUP_MINUTES
+
+
+def cleanup_request_tokens(root, conn):
+    """After a token save: maybe delete ``request`` tokens created before the cleanup period."""
+    if cleanup_due(root, conn):
+        limit = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(time.time() - cleanup_minutes(root, conn) * 60))
+        conn.execute("DELETE FROM oauth_token WHERE type = 'request' AND created_at <= ?", (limit,))
 
 
 def consumer_expiration_period(root, conn):
@@ -582,7 +606,7 @@ def _token(conn, token):
 
 def get_request_token(conn, root, params, url, method='POST'):
     """``/oauth/token/request``: {'oauth_token', 'oauth_token_secret'}."""
-    consumer = validate_protocol_params(conn, params)
+    validate_protocol_params(conn, params, root=root)
     consumer = consumer_by_key(conn, params['oauth_consumer_key'])
     validate_consumer(root, conn, consumer)
     validate_signature(params, _secret(root, consumer['secret']), method, url)
@@ -591,12 +615,13 @@ def get_request_token(conn, root, params, url, method='POST'):
         if row['type'] != integrations.TOKEN_VERIFIER:
             raise AuthenticationError(MSG_NOT_VERIFIER)
         token, secret = integrations.convert_to_request(conn, row['entity_id'])
+        cleanup_request_tokens(root, conn)
     return {'oauth_token': token, 'oauth_token_secret': secret}
 
 
 def get_access_token(conn, root, params, url, method='POST'):
     """``/oauth/token/access``: {'oauth_token', 'oauth_token_secret'}; the integration becomes active."""
-    validate_protocol_params(conn, params, REQUIRED_ACCESS)
+    validate_protocol_params(conn, params, REQUIRED_ACCESS, root)
     consumer = consumer_by_key(conn, params['oauth_consumer_key'])
     row = _token(conn, params['oauth_token'])
     if str(row['consumer_id']) != str(consumer['entity_id']):
@@ -616,12 +641,13 @@ def get_access_token(conn, root, params, url, method='POST'):
         if current['type'] != integrations.TOKEN_REQUEST:
             raise AuthenticationError(MSG_NOT_REQUEST)
         token, secret = integrations.finish_exchange(conn, root, current['entity_id'], consumer['entity_id'])
+        cleanup_request_tokens(root, conn)
     return {'oauth_token': token, 'oauth_token_secret': secret}
 
 
 def validate_access_token_request(conn, root, params, url, method):
     """A signed REST call: returns the consumer id (SPEC §4.7 REST access)."""
-    validate_protocol_params(conn, params, REQUIRED_REST)
+    validate_protocol_params(conn, params, REQUIRED_REST, root)
     consumer = consumer_by_key(conn, params['oauth_consumer_key'])
     row = _token(conn, params['oauth_token'])
     if str(row['consumer_id']) != str(consumer['entity_id']):
