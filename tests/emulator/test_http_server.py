@@ -582,3 +582,26 @@ def test_nonce_and_request_token_cleanup(server, conn, emulator_root):
                      ('old', int(time.time()) - 120, creds['consumer_id']))
     assert requests.get(server + '/rest/V1/store/storeViews', auth=signer(creds)).status_code == 200
     assert conn.execute('SELECT COUNT(*) FROM oauth_nonce').fetchone()[0] == 3
+
+
+def test_request_token_with_signed_form_body(server, conn, emulator_root):
+    ex = Exchange(conn, emulator_root)
+    resp = requests.post(server + '/oauth/token/request', data={'extra': 'a b', 'p9': '1', 'pa': '2'},
+                         auth=ex.request_auth())
+    assert resp.status_code == 200, resp.text
+    assert resp.headers['Cache-Control'] == 'no-store, no-cache, must-revalidate'
+    assert 'PHPSESSID=' in resp.headers['Set-Cookie']
+
+
+def test_form_body_array_field_on_oauth_endpoint(server, conn, emulator_root):
+    ex = Exchange(conn, emulator_root)
+    resp = requests.post(server + '/oauth/token/request', data={'a[b]': '1'}, auth=ex.request_auth())
+    assert resp.status_code == 500
+    assert resp.text.startswith('oauth_problem=internal_error%26message%3D')
+
+
+def test_signed_path_with_encoded_segment(server, conn, emulator_root):
+    creds = activated(conn, emulator_root)
+    resp = requests.get(server + '/rest/V1/products/a%20b', auth=signer(creds))
+    assert resp.status_code == 404, resp.text
+    assert resp.json()['message'].startswith('The product that was requested')

@@ -563,6 +563,10 @@ def handle_oauth(root, kind, method, request_uri, headers, body, query):
 
 # ---------------------------------------------------------------------------------------------- HTTP
 
+# What the storefront adds to the /oauth/token/* answers (observed on 2.4.7-p3).
+STOREFRONT_HEADERS = [('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT'),
+                      ('Cache-Control', 'no-store, no-cache, must-revalidate'), ('Pragma', 'no-cache')]
+
 _OAUTH_PATH = re.compile(r'^(?:/index\.php)?/oauth/token/(request|access)/?$')
 _REST_PATH = re.compile(r'^(?:/index\.php)?/rest(/.*)?$')
 
@@ -620,7 +624,8 @@ class Handler(BaseHTTPRequestHandler):
         match = _OAUTH_PATH.match(raw_path)
         if match:
             status, text = handle_oauth(root, match.group(1), self.command, target, headers, body, query)
-            self._send(status, text, FORM_TYPE)
+            self._send(status, text, FORM_TYPE, STOREFRONT_HEADERS + [
+                ('Set-Cookie', 'PHPSESSID=%s; path=/; HttpOnly; SameSite=Lax' % secrets.token_hex(13))])
             return
         match = _REST_PATH.match(raw_path)
         if match:
