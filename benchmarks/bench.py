@@ -53,6 +53,7 @@ BRIDGE_WRITES = {'integration.create', 'integration.update', 'integration.delete
                  'integration.prepare_exchange', 'integration.post_to_consumer', 'integration.revoke',
                  'config.delete'}
 MAGENTO_WRITES = {'config:set', 'cache:clean', 'cache:flush', 'cache:enable', 'cache:disable', 'setup:upgrade'}
+NONCE_PARTS = {'table oauth_nonce'}
 HTTP_LINE = re.compile(r'\b(GET|POST|PUT|DELETE|PATCH|HEAD) (/\S*)')
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -254,29 +255,37 @@ class Store(object):
         return count
 
     def digest(self):
-        """A digest of everything the store keeps (database rows, env.php, config.php, cache); None on a real store."""
+        """Digests of everything the store keeps, per part (each database table, env.php, config.php, the cache
+        folder); None on a real store."""
         if self.real:
             return None
         root = self.info['magento_root']
-        sha = hashlib.sha256()
+        parts = {}
         conn = sqlite3.connect('file:%s?mode=ro' % os.path.join(root, 'var', 'magento.sqlite'), uri=True)
         try:
-            for line in conn.iterdump():
-                sha.update(line.encode('utf-8', 'replace'))
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            for table_name in tables:
+                sha = hashlib.sha256()
+                for row in conn.execute('SELECT * FROM "%s" ORDER BY 1' % table_name.replace('"', '""')):
+                    sha.update(repr(tuple(row)).encode('utf-8', 'replace'))
+                parts['table ' + table_name] = sha.hexdigest()
         finally:
             conn.close()
         for rel in ('app/etc/env.php', 'app/etc/config.php'):
             with open(os.path.join(root, rel), 'rb') as handle:
-                sha.update(handle.read())
+                parts[rel] = hashlib.sha256(handle.read()).hexdigest()
         cache = os.path.join(root, 'var', 'cache')
         for base, dirs, files in os.walk(cache):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(base, name)
-                sha.update(os.path.relpath(path, cache).encode())
                 with open(path, 'rb') as handle:
-                    sha.update(handle.read())
-        return sha.hexdigest()
+                    parts['var/cache/' + os.path.relpath(path, cache)] = hashlib.sha256(handle.read()).hexdigest()
+        return parts
+
+
+def changed_parts(before, after):
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
 def shq(text):
@@ -374,7 +383,7 @@ def measure(size, base, bridge_file, real, stamp):
         before = store.digest()
         out['role_rerun'] = run_play(playbook, store, workdir, 'rerun', all_types)
         after = store.digest()
-        out['role_rerun']['state_unchanged'] = None if before is None else before == after
+        out['role_rerun']['state_changes'] = None if before is None else changed_parts(before, after)
         if real:
             cleanup(store, [n['name'] for n in names])
     finally:
@@ -471,11 +480,16 @@ def check_targets(results, sizes):
         checks.append(('N=%d rerun: at most one PHP process per module task' % size,
                        rr['php'] <= rr['module_tasks'], '%d PHP processes for %d module tasks (%s)' % (
                            rr['php'], rr['module_tasks'], ', '.join('%s x%d' % kv for kv in sorted(rr['calls'].items())))))
-        unchanged = rr.get('state_unchanged')
-        checks.append(('N=%d rerun: writes nothing' % size, rr['writes'] == 0 and unchanged is not False and rr['changed'] == 0,
-                       '%d write calls, changed=%d, store state %s' % (
-                           rr['writes'], rr['changed'],
-                           {None: 'not checked (real store)', True: 'unchanged', False: 'CHANGED'}[unchanged])))
+        changes = rr.get('state_changes')
+        # Magento records the nonce of every OAuth-signed request (replay protection): the token proof's GET adds
+        # an oauth_nonce row on a real store as on the emulator. That is Magento's own bookkeeping of a read.
+        own = [c for c in changes or [] if c not in NONCE_PARTS]
+        checks.append(('N=%d rerun: writes nothing' % size, rr['writes'] == 0 and not own and rr['changed'] == 0,
+                       '%d write calls, changed=%d, store state %s%s' % (
+                           rr['writes'], rr['changed'], 'not checked (real store)' if changes is None else
+                           'changed in: %s' % ', '.join(own) if own else 'unchanged',
+                           ' (besides the oauth_nonce rows of the signed token proofs)'
+                           if set(changes or []) & NONCE_PARTS else '')))
         checks.append(('N=%d rerun: cleans no cache' % size, rr['cache_types_cleaned'] == 0,
                        '%d cache types cleaned' % rr['cache_types_cleaned']))
         checks.append(('N=%d first run: no more PHP processes than naive' % size,
