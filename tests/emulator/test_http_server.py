@@ -91,7 +91,7 @@ class Exchange:
     def __init__(self, conn, root, name='store-handshake'):
         integ = create(conn, root, name)
         self.integration_id = integ['integration_id']
-        self.verifier, _, self.key, self.secret = svc.prepare_exchange(conn, root, self.integration_id)
+        self.verifier, dummy, self.key, self.secret = svc.prepare_exchange(conn, root, self.integration_id)
         self.consumer_id = integ['consumer_id']
 
     def request_auth(self, secret=None, **kw):
@@ -509,7 +509,7 @@ def test_faults_status_count_paths(server, conn, emulator_root):
 def test_faults_list_forever_delay_redirect(server, emulator_root):
     faults.write(emulator_root, {'http': [{'status': 500, 'count': -1, 'paths': ['/rest/V1/modules']},
                                           {'status': 502, 'count': 1}]})
-    for _ in range(3):
+    for dummy in range(3):
         assert requests.get(server + '/rest/V1/modules').status_code == 500
     assert requests.get(server + '/rest/V1/store/websites').status_code == 502
     assert requests.get(server + '/rest/V1/store/websites').status_code == 401
@@ -548,7 +548,7 @@ def test_serve_ready_file_sigterm_and_log(emulator_root, tmp_path):
         assert resp.status_code == 401
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
+        err = proc.communicate(timeout=10)[1]
     assert proc.returncode == 0
     log = err.decode()
     assert 'GET /rest/V1/store/storeViews 401' in log

@@ -24,6 +24,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import math
 import random
 import re
 import time
@@ -189,7 +190,7 @@ def php_int(value):
         number = float(match.group(1))
     except ValueError:
         return 0
-    if number != number or number in (float('inf'), float('-inf')):
+    if math.isnan(number) or math.isinf(number):
         return 0
     return int(number)
 
