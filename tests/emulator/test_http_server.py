@@ -605,3 +605,17 @@ def test_signed_path_with_encoded_segment(server, conn, emulator_root):
     resp = requests.get(server + '/rest/V1/products/a%20b', auth=signer(creds))
     assert resp.status_code == 404, resp.text
     assert resp.json()['message'].startswith('The product that was requested')
+
+
+def test_oauth_version(server, conn, emulator_root):
+    creds = activated(conn, emulator_root)
+    url = server + '/rest/V1/store/storeViews'
+    header = ('OAuth oauth_consumer_key="%s", oauth_version="2.0"' % creds['consumer_key'])
+    resp = requests.get(url, headers={'Authorization': header})
+    assert (resp.status_code, resp.json()) == (400, {'message': 'The "%1" Oauth version isn\'t supported.',
+                                                     'parameters': ['2.0']})
+    ex = Exchange(conn, emulator_root)
+    resp = requests.post(server + '/oauth/token/request',
+                         headers={'Authorization': 'OAuth oauth_version="1.1"'})
+    assert (resp.status_code, resp.text) == (400, 'oauth_problem=The+%221.1%22+Oauth+version+isn%27t+supported.')
+    assert ex.key

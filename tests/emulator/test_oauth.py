@@ -180,3 +180,9 @@ def test_render_placeholders():
                                              (' 5', 5), ('1e3', 1000), ('-4', -4)])
 def test_php_int(value, expected):
     assert oauth.php_int(value) == expected
+
+
+@pytest.mark.parametrize('a, b, expected', [('1.0', '1', True), ('1.0', '1.00', True), ('1.0', '1e0', True),
+                                            ('1.0', '1.0a', False), ('abc', 'abc', True), ('abc', 'ABC', False)])
+def test_php_loose_equal(a, b, expected):
+    assert oauth.php_loose_equal(a, b) is expected

@@ -195,6 +195,17 @@ def php_int(value):
     return int(number)
 
 
+_NUMERIC = re.compile(r'^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$')
+
+
+def php_loose_equal(a, b):
+    """PHP 8 ``==`` between two strings: numerically when both are numeric strings."""
+    a, b = str(a), str(b)
+    if _NUMERIC.match(a) and _NUMERIC.match(b):
+        return float(a) == float(b)
+    return a == b
+
+
 # ---------------------------------------------------------------------------------------------- natural order
 
 def strnatcmp(a, b):
@@ -516,7 +527,8 @@ def validate_nonce(conn, consumer, nonce, timestamp, root=None):
 
 def validate_protocol_params(conn, params, required=REQUIRED_REQUEST, root=None):
     """``_validateProtocolParams``: version, required, token length, method, consumer, nonce."""
-    if 'oauth_version' in params and params['oauth_version'] != '1.0':
+    if 'oauth_version' in params and (not isinstance(params['oauth_version'], str)
+                                      or not php_loose_equal('1.0', params['oauth_version'])):
         raise InputError(MSG_VERSION, [params['oauth_version']])
     missing = [(MSG_REQUIRED, {'fieldName': name}) for name in required if name not in params]
     if missing:
@@ -634,7 +646,7 @@ def get_access_token(conn, root, params, url, method='POST'):
         raise AuthenticationError(MSG_VERIFIER_INVALID)
     if _strlen(verifier) != LENGTH_TOKEN:
         raise AuthenticationError(MSG_VERIFIER_LENGTH)
-    if row['verifier'] != verifier:
+    if row['verifier'] is None or not php_loose_equal(row['verifier'], verifier):
         raise AuthenticationError(MSG_VERIFIER_MISMATCH)
     validate_signature(params, _secret(root, consumer['secret']), method, url, _secret(root, row['secret']))
     with store.transaction(conn):
