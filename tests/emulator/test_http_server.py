@@ -619,3 +619,18 @@ def test_oauth_version(server, conn, emulator_root):
                          headers={'Authorization': 'OAuth oauth_version="1.1"'})
     assert (resp.status_code, resp.text) == (400, 'oauth_problem=The+%221.1%22+Oauth+version+isn%27t+supported.')
     assert ex.key
+
+
+def test_parallel_signed_calls(server, conn, emulator_root):
+    creds = activated(conn, emulator_root)
+    results = []
+
+    def call():
+        results.append(requests.get(server + '/rest/V1/store/storeViews', auth=signer(creds)).status_code)
+    threads = [threading.Thread(target=call) for dummy in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [200] * 16
+    assert conn.execute('SELECT COUNT(*) FROM oauth_nonce').fetchone()[0] == 16
