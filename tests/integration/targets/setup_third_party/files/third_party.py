@@ -21,7 +21,7 @@ Every attempt is appended to a JSON log (a list of objects): mode, path, each st
 oauth_problem text, and the outcome. Secrets (consumer secret, verifier, tokens, token secrets) are never logged.
 
 Commands:
-  third_party.py start --log FILE --pidfile FILE [--host 127.0.0.1] [--port 0]
+  third_party.py start --log FILE --pidfile FILE [--host 127.0.0.1] [--port 0] [--lifetime 1800]
       starts the server in the background and prints one JSON line: {"pid", "port", "base_url", "closed_port"}
       (closed_port: a port that nothing listens on, for the "callback unreachable" case)
   third_party.py stop --pidfile FILE
@@ -241,6 +241,11 @@ def serve(args, ready=None):
     if ready is not None:
         os.write(ready, (json.dumps(info) + '\n').encode('utf-8'))
         os.close(ready)
+    # A failed play skips its handlers: never outlive the test run by much.
+    if args.lifetime > 0:
+        timer = threading.Timer(args.lifetime, server.shutdown)
+        timer.daemon = True
+        timer.start()
     try:
         server.serve_forever(poll_interval=0.2)
     except (SystemExit, KeyboardInterrupt):
@@ -318,6 +323,8 @@ def main(argv=None):
         sub.add_argument('--pidfile', required=True)
         sub.add_argument('--host', default='127.0.0.1')
         sub.add_argument('--port', type=int, default=0)
+        sub.add_argument('--lifetime', type=float, default=1800,
+                         help='stop by itself after this many seconds (0: never), in case no handler stops it')
     sub = commands.add_parser('stop')
     sub.add_argument('--pidfile', required=True)
     args = parser.parse_args(argv)
