@@ -71,9 +71,15 @@ if len(secrets) != 11:
 
 emulator = json.load(open(os.path.join(work, 'emulator.json')))
 places = [os.path.join(work, 'output.txt'), os.path.join(work, 'third-party', 'attempts.json')]
-for folder in (os.path.join(emulator['magento_root'], 'var', 'log'), os.path.join(work, 'tmp')):
+counts = {}
+for label, folder in (('emulator log', os.path.join(emulator['magento_root'], 'var', 'log')),
+                      ('temp', os.path.join(work, 'tmp'))):
+    counts[label] = 0
     for directory, _dirs, names in os.walk(folder):
         places.extend(os.path.join(directory, name) for name in names)
+        counts[label] += len(names)
+if not counts['emulator log']:
+    sys.exit('the emulator wrote no log file under var/log: nothing to search there')
 
 output_size = os.path.getsize(os.path.join(work, 'output.txt'))
 if output_size < 10000:
@@ -88,8 +94,9 @@ for path in places:
         if count:
             found.append('%s: %d occurrence(s) of the %s' % (os.path.relpath(path, work), count, label))
 
-print('searched %d secrets (consumer secrets, access tokens, token secrets) in %d files '
-      '(play output %d bytes, emulator log folder, third party log, temp dirs)' % (len(secrets), len(places), output_size))
+print('searched %d secrets (consumer secrets, access tokens, token secrets) in %d files: play output (%d bytes), '
+      'third party log, %d emulator log file(s), %d file(s) left under the temp dirs'
+      % (len(secrets), len(places), output_size, counts['emulator log'], counts['temp']))
 if found:
     print('SECRETS LEAKED:\n  ' + '\n  '.join(found))
     sys.exit(1)
