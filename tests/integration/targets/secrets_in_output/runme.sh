@@ -5,7 +5,22 @@
 set -eu
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-collection_root="$(cd "$here/../../../.." && pwd)"
+# ansible-test runs a copy of the targets without extensions/: find the collection where Ansible finds it.
+collection_root=""
+IFS=: read -r -a collection_paths <<< "${ANSIBLE_COLLECTIONS_PATH:-${ANSIBLE_COLLECTIONS_PATHS:-}}"
+for path in "${collection_paths[@]}" "$here/../../../../../../.."; do
+    if [ -n "$path" ] && [ -e "$path/ansible_collections/commerceops/magento/extensions/emulator/magento-emulator" ]; then
+        collection_root="$(cd "$path/ansible_collections/commerceops/magento" && pwd)"
+        break
+    fi
+done
+if [ -z "$collection_root" ] && [ -e "$here/../../../../extensions/emulator/magento-emulator" ]; then
+    collection_root="$(cd "$here/../../../.." && pwd)"
+fi
+if [ -z "$collection_root" ]; then
+    echo "cannot find extensions/emulator/magento-emulator of commerceops.magento (ANSIBLE_COLLECTIONS_PATH)" >&2
+    exit 1
+fi
 python="${PYTHON:-${ANSIBLE_TEST_PYTHON_INTERPRETER:-$(command -v python3)}}"
 emulator="$collection_root/extensions/emulator/magento-emulator"
 third_party="$here/../setup_third_party/files/third_party.py"
