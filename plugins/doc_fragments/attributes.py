@@ -24,9 +24,11 @@ attributes:
 options: {}
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: This module only reads; check mode changes nothing about what it does.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 '''
 
@@ -34,11 +36,13 @@ attributes:
 options: {}
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Check mode reads the current state and computes the change exactly as a real run would,
         then skips every write. The reported RV(ignore:changed) equals that of the real run that follows.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff holds only the keys that change; secrets are masked.
 '''

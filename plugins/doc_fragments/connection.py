@@ -11,7 +11,7 @@ options:
   magento_root:
     description:
       - The Magento installation directory on the managed node, the one holding C(bin/magento) and C(app/etc/env.php).
-      - The module runs on that host as a user who may read Magento's files (usually the file-system owner, via O(become_user)).
+      - The module runs on that host as a user who may read Magento's files (usually the file-system owner, via C(become_user)).
       - If not set, the E(MAGENTO_ROOT) environment variable is used.
     type: path
   php_executable:

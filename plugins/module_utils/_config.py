@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-from ansible.module_utils.six import string_types
-
 from ansible_collections.commerceops.magento.plugins.module_utils._diff import MASK
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoInputError
 
@@ -31,7 +29,7 @@ def config_value(value):
         return '1' if value else '0'
     if isinstance(value, (int, float)):
         return str(value)
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         try:
             value.encode('utf-8')
         except UnicodeError:
@@ -43,7 +41,7 @@ def config_value(value):
 def normalise_setting(raw, where='settings'):
     """Validate one setting; returns {path, value, scope, scope_code, state, lock}."""
     path = raw.get('path')
-    if not isinstance(path, string_types) or not PATH_PATTERN.match(path or ''):
+    if not isinstance(path, str) or not PATH_PATTERN.match(path or ''):
         raise MagentoInputError('%s: path %r is not a config path: expected section/group/field, for example '
                                 'webapi/webapisecurity/allow_insecure.' % (where, path))
     scope = raw.get('scope') or 'default'

@@ -106,7 +106,7 @@ class OAuthClient(object):
         for attempt in range(self.retries + 1):
             if bearer:
                 response = self._send(step, 'GET', url, headers={'Authorization': 'Bearer ' + bearer,
-                                                                  'Accept': 'application/json'})
+                                                                 'Accept': 'application/json'})
             else:
                 # A fresh OAuth1 per attempt: each attempt needs a new nonce.
                 auth = OAuth1(credentials['consumer_key'], credentials['consumer_secret'],

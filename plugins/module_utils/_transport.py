@@ -90,10 +90,11 @@ class HostTransport(object):
     def _run(self, args, stdin_text, attempted):
         self.php_processes += 1
         try:
-            proc = subprocess.run(
+            # Not module.run_command: it has no timeout, and a hung Magento bootstrap must not hang the play.
+            proc = subprocess.run(  # pylint: disable=ansible-bad-function
                 [self.php_executable] + args, input=stdin_text, cwd=self.magento_root,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=self.timeout,
-                universal_newlines=True, errors='replace',
+                universal_newlines=True, errors='replace', check=False,
             )
         except subprocess.TimeoutExpired:
             raise MagentoError('%s failed: PHP did not finish within %s seconds (option timeout).' % (attempted, self.timeout),

@@ -16,7 +16,7 @@ description:
   - O(state=cleaned) and O(state=flushed) are actions. They always run and always report a change, so use them in handlers.
   - Unknown cache types fail before anything runs, listing the store's types.
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.CHECK_MODE_EXACT

@@ -20,7 +20,7 @@ description:
     for example with M(commerceops.magento.magento_cache) and O(commerceops.magento.magento_cache#module:state=refreshed) in a handler.
   - Values of encrypted or sensitive fields (for example payment credentials) are masked in the result, the diff and the log.
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.CHECK_MODE_EXACT

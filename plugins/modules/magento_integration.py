@@ -21,7 +21,7 @@ description:
     non-empty Custom list, and the module reports it among O(resources) as Magento reads them back.
     The admin's tree also ticks the ancestors of what is ticked; list them too if the admin should show the same tree."
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.CHECK_MODE_EXACT

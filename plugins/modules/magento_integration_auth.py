@@ -22,23 +22,26 @@ description:
     posted or exchanged then.
   - Token rows left by an unfinished activation are detected and cleared before activating again.
     Magento's own B(Activate) would silently do nothing in that case.
-  - The result holds the credentials. Give the task C(no_log: true) so that they never reach a log.
+  - "The result holds the credentials. Give the task C(no_log: true) so that they never reach a log."
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.ACTION_GROUP
   - ansible.builtin.files
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details:
       - Check mode reads the integration and reports whether it would be activated, rotated or revoked. Nothing is
         minted, posted or exchanged, and the token proof is skipped.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff shows the status and token type; tokens are masked.
   safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
     details: O(credentials_file) is written to a private temporary file and renamed over the target.
 options:
@@ -193,7 +196,9 @@ verification:
       type: bool
       returned: when O(verify_route) was refused
     bearer:
-      description: The same call with the token as Bearer (O(verify_bearer=true)), with RV(verification.verified), RV(verification.status) and RV(verification.message).
+      description:
+        - The same call with the token as Bearer (O(verify_bearer=true)), with RV(verification.verified),
+          RV(verification.status) and RV(verification.message).
       type: dict
 integration:
   description: The integration, as M(commerceops.magento.magento_integration) returns it. No secrets.

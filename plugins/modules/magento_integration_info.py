@@ -14,7 +14,7 @@ description:
   - Optionally returns the store's ACL resource tree, the ids that
     M(commerceops.magento.magento_integration) accepts in O(commerceops.magento.magento_integration#module:resources).
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.CHECK_MODE_READ_ONLY

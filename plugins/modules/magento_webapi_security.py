@@ -18,7 +18,7 @@ description:
   - On Magento the change takes effect only when the C(config_webservice) cache type is cleaned. Cleaning C(config) is
     not enough. With O(refresh_cache=true) the module cleans C(config) and C(config_webservice) after a change, and only then.
 author:
-  - commerceops.magento contributors
+  - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
   - commerceops.magento.connection
   - commerceops.magento.attributes.CHECK_MODE_EXACT

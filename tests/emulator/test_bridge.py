@@ -149,13 +149,13 @@ def test_unknown_action_refused_before_anything_runs(emulator_root):
     assert code == 1 and response['results'] == []
     assert response['error'] == {'index': 1, 'action': 'integration.frobnicate', 'kind': 'protocol',
                                  'exception': None, 'message': 'Unknown bridge action "integration.frobnicate".'}
-    response, _ = run(emulator_root, {'action': 'integration.list'})
+    response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert response['results'][0]['integrations'] == []  # the create did not run
 
 
 def test_revoke_removes_stray_rows_too(emulator_root):
     run(emulator_root, create_action())
-    for _ in range(2):
+    for dummy in range(2):
         response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': 1})
         assert code == 0
     from magento_emulator import integrations, store
@@ -178,8 +178,8 @@ def test_bootstrap_error(tmp_path):
 
 
 def test_secrets_never_in_errors(emulator_root):
-    response, _ = run(emulator_root, create_action(), {'action': 'integration.activate', 'integration_id': 1,
-                                                       'reauthorize': False})
+    response, dummy = run(emulator_root, create_action(), {'action': 'integration.activate', 'integration_id': 1,
+                                                           'reauthorize': False})
     creds = response['results'][1]['credentials']
     response, code = run(emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': 1,
                                          'reauthorize': False})
@@ -213,7 +213,7 @@ def test_config_and_cache_actions(emulator_root):
 # --- through bin/php --------------------------------------------------------------------------
 
 def php(root, *args, stdin=''):
-    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, capture_output=True,
+    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, check=False, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -245,7 +245,7 @@ def test_concurrent_duplicate_creates(emulator_root, tmp_path):
     script = bridge_file(tmp_path)
     body = json.dumps(req(emulator_root, create_action('Racer')))
     procs = [subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for dummy in range(4)]
     outs = [p.communicate(body, timeout=60) for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 1, 1, 1], outs
@@ -253,5 +253,5 @@ def test_concurrent_duplicate_creates(emulator_root, tmp_path):
         response = json.loads(out)
         if p.returncode:
             assert response['error']['message'] == 'The integration with name "Racer" exists.'
-    response, _ = run(emulator_root, {'action': 'integration.list'})
+    response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert len(response['results'][0]['integrations']) == 1

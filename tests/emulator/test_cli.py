@@ -55,7 +55,7 @@ def test_create_root_again_keeps_state(emulator_root):
 
 
 def php(root, *args, stdin=''):
-    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, capture_output=True,
+    return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, check=False, capture_output=True,
                           text=True, timeout=60)
 
 
@@ -90,7 +90,7 @@ def test_php_bin_magento_real(emulator_root):
 
 def test_status_of_a_stopped_root(emulator_root):
     done = subprocess.run([sys.executable, LAUNCHER, 'status', '--root', emulator_root, '--json'],
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     assert json.loads(done.stdout)['running'] is False
 
@@ -119,17 +119,17 @@ def test_start_stop_restart(running_emulator):
 def test_launcher_start_json_and_stop(tmp_path):
     pytest.importorskip('magento_emulator.http_server')
     root = str(tmp_path / 'r')
-    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root, '--json'], capture_output=True,
+    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root, '--json'], check=False, capture_output=True,
                           text=True, timeout=60)
     try:
         assert done.returncode == 0, done.stderr
         info = json.loads(done.stdout)
         assert set(info) == {'magento_root', 'base_url', 'php_executable'}
-        status = subprocess.run([sys.executable, LAUNCHER, 'status', '--root', root], capture_output=True,
+        status = subprocess.run([sys.executable, LAUNCHER, 'status', '--root', root], check=False, capture_output=True,
                                 text=True, timeout=60)
         assert status.returncode == 0 and 'running=True' in status.stdout
     finally:
-        stop = subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], capture_output=True, text=True,
+        stop = subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], check=False, capture_output=True, text=True,
                               timeout=60)
     assert stop.returncode == 0
     assert not cli.running(root)
@@ -138,14 +138,14 @@ def test_launcher_start_json_and_stop(tmp_path):
 def test_launcher_plain_output_lines(tmp_path):
     pytest.importorskip('magento_emulator.http_server')
     root = str(tmp_path / 'r')
-    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, LAUNCHER, 'start', '--root', root], check=False, capture_output=True, text=True,
                           timeout=60)
     try:
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert [line.split('=', 1)[0] for line in lines] == ['magento_root', 'base_url', 'php_executable']
     finally:
-        subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], capture_output=True, timeout=60)
+        subprocess.run([sys.executable, LAUNCHER, 'stop', '--root', root], check=False, capture_output=True, timeout=60)
 
 
 STUB_SERVER = r'''

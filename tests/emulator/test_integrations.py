@@ -184,7 +184,7 @@ def test_prepare_exchange_and_second_row_pitfall(conn, emulator_root):
     assert svc.get(conn, a['integration_id'])['token'] == {'type': 'request', 'rows': 2}
     # reauthorize deletes the first row and sets status 0; the remaining verifier is re-used
     conn.execute('UPDATE integration SET status = 1')  # to see it reset
-    fourth, row, _, _ = svc.prepare_exchange(conn, emulator_root, a['integration_id'], reauthorize=True)
+    fourth, row, dummy, dummy = svc.prepare_exchange(conn, emulator_root, a['integration_id'], reauthorize=True)
     assert row['status'] == 0
     assert [r[0] for r in conn.execute('SELECT type FROM oauth_token ORDER BY entity_id')] == ['verifier']
     assert fourth == third
@@ -270,7 +270,7 @@ def test_revoke(conn, emulator_root):
     revoked, row = svc.revoke(conn, a['integration_id'])
     assert revoked is True and row['status'] == 0 and count(conn, 'oauth_token') == 0
     assert count(conn, 'oauth_consumer') == 1
-    revoked, _ = svc.revoke(conn, a['integration_id'])
+    revoked, dummy = svc.revoke(conn, a['integration_id'])
     assert revoked is False
 
 

@@ -80,7 +80,7 @@ class Store(object):
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                    '-e', 'ansible_python_interpreter=%s' % sys.executable, path] + list(args)
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              env=self.env(**env), cwd=self.workdir, timeout=timeout)
+                              env=self.env(**env), cwd=self.workdir, timeout=timeout, check=False)
         return proc.returncode, proc.stdout
 
 

@@ -1,6 +1,7 @@
 """The bridge executor: answers docs/bridge-protocol.md requests from Python instead of PHP."""
 
 import json
+import math
 import os
 import sys
 
@@ -166,14 +167,14 @@ class Executor(object):
         return integrations.activate(self.conn, self.root, p.integer('integration_id'), p.boolean('reauthorize', False))
 
     def integration_prepare_exchange(self, p):
-        verifier, row, _, _ = integrations.prepare_exchange(self.conn, self.root, p.integer('integration_id'),
-                                                            p.boolean('reauthorize', False))
+        verifier, row, dummy, dummy = integrations.prepare_exchange(self.conn, self.root, p.integer('integration_id'),
+                                                                    p.boolean('reauthorize', False))
         return {'oauth_verifier': verifier, 'integration': integrations.normalise(self.conn, row),
                 'credentials': integrations.credentials(self.conn, self.root, row)}
 
     def integration_post_to_consumer(self, p):
-        _, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'),
-                                               p.boolean('reauthorize', False))
+        dummy, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'),
+                                                   p.boolean('reauthorize', False))
         return {'integration': integrations.normalise(self.conn, integrations.load(self.conn, row['integration_id']))}
 
     def integration_revoke(self, p):
@@ -229,7 +230,7 @@ def _php_string(value):
     if isinstance(value, (int, str)):
         return str(value)
     if isinstance(value, float):
-        return repr(value).rstrip('0').rstrip('.') if value == value else 'NAN'
+        return repr(value).rstrip('0').rstrip('.') if not math.isnan(value) else 'NAN'
     return json.dumps(value)
 
 

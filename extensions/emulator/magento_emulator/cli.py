@@ -200,7 +200,7 @@ def _alive(pid):
     if not pid:
         return False
     try:
-        done, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+        done, dummy = os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
         if done == pid:
             return False
     except ChildProcessError:
@@ -252,7 +252,7 @@ def _parse_ready(text):
         return {'port': data}
     if isinstance(data, dict) and data.get('port'):
         return data
-    host, _, port = text.rpartition(':')
+    host, dummy, port = text.rpartition(':')
     if port.isdigit():
         return {'port': int(port), 'host': host or None} if host else {'port': int(port)}
     return None

@@ -42,7 +42,7 @@ def chacha20_block(key, counter, nonce):
     state.append(counter & _MASK32)
     state += list(struct.unpack('<3L', nonce))
     working = list(state)
-    for _ in range(10):
+    for dummy in range(10):
         _quarter(working, 0, 4, 8, 12)
         _quarter(working, 1, 5, 9, 13)
         _quarter(working, 2, 6, 10, 14)

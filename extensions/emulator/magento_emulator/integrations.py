@@ -39,7 +39,7 @@ class MagentoError(Exception):
 def random_string(length=32):
     """Magento's Oauth helper: random [0-9a-z]."""
     alphabet = '0123456789abcdefghijklmnopqrstuvwxyz'
-    return ''.join(secrets.choice(alphabet) for _ in range(length))
+    return ''.join(secrets.choice(alphabet) for dummy in range(length))
 
 
 def _nullable(value):
@@ -360,7 +360,7 @@ def post_form(url, fields, timeout, max_redirects=0):
     Raises OSError / http.client.HTTPException / ValueError on transport failures.
     """
     body = urllib.parse.urlencode(fields).encode('ascii')
-    for _ in range(max(0, int(max_redirects)) + 1):
+    for dummy in range(max(0, int(max_redirects)) + 1):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
             raise ValueError('invalid URL')

@@ -19,7 +19,11 @@ from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import Fak
 @pytest.fixture
 def host(monkeypatch):
     fake = FakeHost()
-    monkeypatch.setattr(HostTransport, 'bridge', lambda self, actions: fake.bridge(self, actions))
+
+    def bridge(transport, actions):  # a method of HostTransport, answered by the fake
+        return fake.bridge(transport, actions)
+
+    monkeypatch.setattr(HostTransport, 'bridge', bridge)
     monkeypatch.setattr(HostTransport, 'magento', lambda self, args, attempted=None: fake.magento(self, args, attempted))
     monkeypatch.setattr(MagentoModule, '_checked_root', lambda self: '/srv/magento')
     monkeypatch.setattr(MagentoModule, '_checked_php', lambda self: '/usr/bin/php')

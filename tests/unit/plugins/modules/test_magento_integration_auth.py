@@ -218,7 +218,7 @@ def test_credentials_file_is_private_and_rewritten_only_on_change(host, http, ru
         assert json.load(handle) == dict(ACCESS, name='Acme ERP')
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'credentials_file': path})
     assert not failed and not result['changed']
-    assert [name for name in os.listdir(str(tmp_path))] == ['erp.json']
+    assert os.listdir(str(tmp_path)) == ['erp.json']
 
 
 def test_an_activation_done_meanwhile_by_another_run_is_accepted(host, http, run_module):

@@ -18,9 +18,8 @@ def test_one_integration_by_name_without_secrets(host, run_module):
 
 
 def test_all_integrations_and_the_acl_tree_in_one_bridge_call(host, run_module):
-    host.on('integration.list', {'integrations': [integration(), integration(integration_id=8, name='Other',
-                                                                              all_resources=True,
-                                                                              resources=['Magento_Backend::all'])]})
+    other = integration(integration_id=8, name='Other', all_resources=True, resources=['Magento_Backend::all'])
+    host.on('integration.list', {'integrations': [integration(), other]})
     failed, result = run_module(magento_integration_info.main, {'acl_resources': True})
     assert not failed
     assert [i['name'] for i in result['integrations']] == ['Acme ERP', 'Other']

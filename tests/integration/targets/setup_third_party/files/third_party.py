@@ -315,7 +315,7 @@ def stop(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     commands = parser.add_subparsers(dest='command')
     for name in ('start', 'serve'):
         sub = commands.add_parser(name)
