@@ -148,6 +148,7 @@ changes:
 invalidated_cache_types:
   description:
     - The cache types Magento marks invalidated after the change, to refresh once. Empty when nothing changed.
+    - This is the store's whole list, so it also holds types that an earlier change left invalidated and nobody refreshed.
     - In check mode, the types such a change invalidates (C(config), plus C(config_webservice) for Web API security paths).
   returned: always
   type: list

@@ -87,6 +87,7 @@ CASES = [
     ('webapi-missing-option', 'magento_webapi_security', {}, ['allow_anonymous_guest_access']),
 ]
 # Role variables that its argument specification must refuse before any task runs.
+ROLE_REFUSED = []  # role rows refused by the argument spec, with the store unchanged
 ROLE_CASES = [
     ('role-integration-without-name', {'integration_onboarding_integrations': [{'email': 'ops@acme.example'}]}, 'name'),
     ('role-bad-resource-access', {'integration_onboarding_integrations': [{'name': 'x', 'resource_access': 'some'}]}, 'resource_access'),
@@ -148,6 +149,8 @@ def test_bad_role_variables_are_refused_before_any_task(store, case_id, role_var
     rc, output = store.playbook(plays, name=case_id)
     assert rc != 0 and 'Validating arguments against arg spec' in output and fragment in output, output[-3000:]
     assert _digest(store) == digest_before
+    ROLE_REFUSED.append(case_id)
+    record('bad input', role_rows=len(ROLE_CASES), role_rows_refused_before_any_task=len(ROLE_REFUSED))
 
 
 def _digest(store):
