@@ -5,7 +5,7 @@ import math
 import os
 import sys
 
-from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, integrations, store
+from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, faults, integrations, store
 from magento_emulator.integrations import MagentoError
 
 PROTOCOL = 1
@@ -312,11 +312,62 @@ def _scrub(message, results):
     return message
 
 
+class _HostFaults(object):
+    """The host faults (faults.py) that apply to one bridge run, and where in the batch they strike."""
+
+    def __init__(self, root, names):
+        self.root = root
+        self.total = len(names)
+        self.down = faults.take_host(root, 'db_down', names)[0]
+        self.output, self.output_at = faults.take_host(root, 'bridge_output', names)
+        self.fatal, self.fatal_at = faults.take_host(root, 'bridge_fatal', names)
+        self.delay, self.delay_at = faults.take_host(root, 'bridge_delay', names)
+
+    def _strikes(self, rule, matched, index):
+        return rule is not None and index == (self.total if rule.get('after') else matched)
+
+    def reach(self, index):
+        """The bridge is about to run action ``index`` (``total``: all ran, the response is next)."""
+        if self._strikes(self.delay, self.delay_at, index):
+            faults.sleep(self.delay)
+        if self._strikes(self.fatal, self.fatal_at, index):
+            raise faults.php_fatal(self.fatal, self.root)
+        if self._strikes(self.output, self.output_at, index) and not self.output.get('json'):
+            raise faults.ProcessExit(faults.exit_code(self.output), faults.output_text(self.output),
+                                     str(self.output.get('stderr') or ''))
+
+    def respond(self, response, code):
+        """With ``bridge_output`` ``json``: the text comes first on stdout, then the real response."""
+        if self.output is not None and self.output.get('json'):
+            raise faults.ProcessExit(code, faults.output_text(self.output) + json.dumps(response) + '\n',
+                                     str(self.output.get('stderr') or ''))
+        return response, code
+
+
+def _run_actions(executor, actions, host):
+    results = []
+    for index, action in enumerate(actions):
+        host.reach(index)
+        name = action['action']
+        try:
+            results.append(ACTIONS[name](executor, _Params(action)))
+        except (BridgeError, MagentoError) as exc:
+            message = _scrub(exc.message, results)
+            return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1
+        except Exception as exc:  # config/cache modules' own errors, or a bug
+            kind = getattr(exc, 'kind', None) or 'internal'
+            exception = getattr(exc, 'exception', None) if hasattr(exc, 'kind') else type(exc).__name__
+            message = _scrub(getattr(exc, 'message', None) or str(exc), results)
+            return _response(results, _error(index, name, kind, message, exception)), 1
+    return _response(results), 0
+
+
 def execute(request, request_protocol=None):
     """Answer one request (a JSON text or an already parsed dict). Returns (response_dict, exit_code).
 
     ``request_protocol`` is the version named by the bridge file's marker, if known. Errors before
-    Magento is "bootstrapped" carry ``magento_version`` null, as the PHP bridge's do.
+    Magento is "bootstrapped" carry ``magento_version`` null, as the PHP bridge's do. A host fault
+    (faults.py) that ends the PHP process raises ``faults.ProcessExit``.
     """
     try:
         request = _read_request(request, request_protocol)
@@ -329,24 +380,17 @@ def execute(request, request_protocol=None):
     problem = _bootstrap_problem(root)
     if problem is not None:
         return _response([], _error(0, first, problem.kind, problem.message, problem.exception), None), 1
+    host = _HostFaults(root, [action['action'] for action in actions])
+    if host.down is not None:
+        message = str(host.down.get('message') or faults.DB_DOWN_MESSAGE)
+        return _response([], _error(0, first, 'bootstrap', message, faults.DB_DOWN_EXCEPTION), None), 1
     executor = Executor(root)
-    results = []
     try:
-        for index, action in enumerate(actions):
-            name = action['action']
-            try:
-                results.append(ACTIONS[name](executor, _Params(action)))
-            except (BridgeError, MagentoError) as exc:
-                message = _scrub(exc.message, results)
-                return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1
-            except Exception as exc:  # config/cache modules' own errors, or a bug
-                kind = getattr(exc, 'kind', None) or 'internal'
-                exception = getattr(exc, 'exception', None) if hasattr(exc, 'kind') else type(exc).__name__
-                message = _scrub(getattr(exc, 'message', None) or str(exc), results)
-                return _response(results, _error(index, name, kind, message, exception)), 1
+        response, code = _run_actions(executor, actions, host)
     finally:
         executor.close()
-    return _response(results), 0
+    host.reach(len(actions))
+    return host.respond(response, code)
 
 
 def marker_protocol(text):
@@ -362,11 +406,20 @@ def marker_protocol(text):
     return int(digits) if digits else -1
 
 
-def run(stdin=None, stdout=None, request_protocol=None):
+def run(stdin=None, stdout=None, request_protocol=None, stderr=None):
     """Read a request on stdin, write the response on stdout; returns the exit code."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    response, code = execute(stdin.read(), request_protocol)
+    stderr = stderr or sys.stderr
+    try:
+        response, code = execute(stdin.read(), request_protocol)
+    except faults.ProcessExit as ended:
+        stdout.write(ended.stdout)
+        stdout.flush()
+        if ended.stderr:
+            stderr.write(ended.stderr)
+            stderr.flush()
+        return ended.code
     stdout.write(json.dumps(response) + '\n')
     stdout.flush()
     return code

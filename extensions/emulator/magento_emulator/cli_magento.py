@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-from magento_emulator import cache, config
+from magento_emulator import cache, config, faults
 
 VERSION_LINE = 'Magento CLI 2.4.7-p3'
 
@@ -32,13 +32,15 @@ class ConsoleError(Exception):
     """An exception rendered by the console as an error block on stderr.
 
     ``origin``: ``(file, line)`` for exceptions that are not the console's own (shown as
-    ``In <file> line <n>:``); ``usage``: print the command's synopsis after the block."""
+    ``In <file> line <n>:``); ``usage``: print the command's synopsis after the block; ``previous``: the
+    exception it wraps, rendered as a block of its own after this one."""
 
-    def __init__(self, message, origin=None, usage=True):
+    def __init__(self, message, origin=None, usage=True, previous=None):
         super().__init__(message)
         self.message = message
         self.origin = origin
         self.usage = usage
+        self.previous = previous
 
 
 class Option(object):
@@ -201,26 +203,30 @@ def terminal_width():
 
 
 def render_error(error, command=None):
-    """Symfony's ``renderThrowable`` (not verbose, not decorated) as text for stderr."""
+    """Symfony's ``renderThrowable`` (not verbose, not decorated) as text for stderr: one block per exception
+    of the chain (``previous``), then the command's synopsis."""
     width = terminal_width()
     width = width - 1 if width else sys.maxsize
-    message = error.message.strip()
-    lines = []
-    length = 0
-    for line in re.split(r'\r?\n', message) if message else []:
-        chunks = [line[i:i + width - 4] for i in range(0, len(line), width - 4)] or ['']
-        for chunk in chunks:
-            lines.append(chunk)
-            length = max(length, len(chunk) + 4)
     out = ['']
-    if error.origin:
-        out.append('In %s line %s:' % error.origin)
-    empty = ' ' * length
-    out.append(empty)
-    for line in lines:
-        out.append('  %s  %s' % (line, ' ' * (length - len(line) - 4)))
-    out.append(empty)
-    out.append('')
+    current = error
+    while current is not None:
+        message = current.message.strip()
+        lines = []
+        length = 0
+        for line in re.split(r'\r?\n', message) if message else []:
+            chunks = [line[i:i + width - 4] for i in range(0, len(line), width - 4)] or ['']
+            for chunk in chunks:
+                lines.append(chunk)
+                length = max(length, len(chunk) + 4)
+        if current.origin:
+            out.append('In %s line %s:' % current.origin)
+        empty = ' ' * length
+        out.append(empty)
+        for line in lines:
+            out.append('  %s  %s' % (line, ' ' * (length - len(line) - 4)))
+        out.append(empty)
+        out.append('')
+        current = getattr(current, 'previous', None)
     if command is not None and error.usage:
         out.append(command.synopsis())
         out.append('')
@@ -442,6 +448,47 @@ COMMANDS = {
 }
 
 
+# ---------------------------------------------------------------------------------------------- faults
+
+# Commands that need Magento's database (config reads and writes); the cache commands work on the file cache.
+DATABASE_COMMANDS = ('config:set', 'config:show')
+
+
+def _db_down(rule):
+    """The exception chain Magento's console shows when MySQL refuses the connection (faults.py ``db_down``)."""
+    message = str(rule.get('message') or faults.DB_DOWN_MESSAGE)
+    cause = ConsoleError(message, origin=faults.DB_DOWN_ORIGINS[1])
+    return ConsoleError(message, origin=faults.DB_DOWN_ORIGINS[0], previous=cause)
+
+
+class _HostFaults(object):
+    """The host faults (faults.py) that apply to one ``bin/magento`` run."""
+
+    def __init__(self, root, name, tokens):
+        line = [' '.join([name] + list(tokens))]
+        self.down = faults.take_host(root, 'db_down', line)[0] if name in DATABASE_COMMANDS else None
+        self.fail = faults.take_host(root, 'bin_magento', line)[0]
+        self.delay = faults.take_host(root, 'bin_magento_delay', line)[0]
+
+    def reach(self, after, command, stdout, stderr):
+        """Before (``after`` False) or after the command's work: sleep, or end the run with the fault's error."""
+        if self.delay is not None and bool(self.delay.get('after')) == after:
+            faults.sleep(self.delay)
+        if self.fail is not None and bool(self.fail.get('after')) == after:
+            rule = self.fail
+            message = str(rule.get('message') or faults.DEADLOCK_MESSAGE)
+            stdout.flush()
+            if rule.get('stream') == 'stdout':
+                stdout.write(message + '\n')
+                stdout.flush()
+            else:
+                origin = rule.get('origin')
+                if isinstance(origin, str) and ':' in origin:
+                    origin = tuple(origin.rsplit(':', 1))
+                stderr.write(render_error(ConsoleError(message, origin=origin or None), command))
+            raise faults.ProcessExit(faults.exit_code(rule))
+
+
 def _first_argument(argv):
     for index, token in enumerate(argv):
         if token == '--':
@@ -492,7 +539,15 @@ def main(root, argv, stdout=None, stderr=None):
             io.line('Usage:')
             io.line('  ' + command.synopsis())
             return 0
-        return command.handler(root, opts, args, io)
+        host = _HostFaults(root, name, tokens)
+        if host.down is not None:
+            raise _db_down(host.down)
+        host.reach(False, command, stdout, stderr)
+        code = command.handler(root, opts, args, io)
+        host.reach(True, command, stdout, stderr)
+        return code
+    except faults.ProcessExit as ended:
+        return ended.code
     except ConsoleError as exc:
         stdout.flush()
         stderr.write(render_error(exc, command))

@@ -63,7 +63,7 @@ def main(argv, stdin=None, stdout=None, stderr=None):
     from magento_emulator import bridge
     protocol = bridge.marker_protocol(head)
     if protocol is not None:
-        return bridge.run(stdin, stdout, request_protocol=protocol)
+        return bridge.run(stdin, stdout, request_protocol=protocol, stderr=stderr)
     stderr.write('magento-emulator php: %s is neither bin/magento nor the commerceops bridge; '
                  'only those are emulated\n' % first)
     return 1
