@@ -155,8 +155,10 @@ def test_bridge_delay_before_or_after_the_matching_action(emulator_root, bridge_
     assert done.returncode == 0 and time.time() - started >= 0.6 and json.loads(done.stdout)['ok'] is True
 
 
-def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_script):
-    faults.write(emulator_root, {'bridge_delay': {'seconds': 5, 'actions': 'integration.create', 'after': True}})
+def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_script, tmp_path):
+    touched = str(tmp_path / 'reached')
+    faults.write(emulator_root, {'bridge_delay': {'seconds': 5, 'actions': 'integration.create', 'after': True,
+                                                  'touch': touched}})
     request = json.dumps({'protocol': 1, 'magento_root': emulator_root, 'actions': [create('early')]})
     proc = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -164,7 +166,7 @@ def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_
         proc.stdin.write(request)
         proc.stdin.close()
         deadline = time.time() + 10
-        while names(emulator_root) != ['early'] and time.time() < deadline:
+        while not os.path.exists(touched) and time.time() < deadline:
             time.sleep(0.05)
         assert names(emulator_root) == ['early'] and proc.poll() is None, 'written, still waiting to answer'
     finally:

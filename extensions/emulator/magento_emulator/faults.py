@@ -63,7 +63,8 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
 ``bridge_delay``
     Sleep ``seconds`` before the first matching action (or, with ``"after": true``, after every
     action ran, before the response is written); then carry on normally. For interrupting a run at
-    a chosen step.
+    a chosen step: ``touch`` names a file created when the sleep begins, so that a test knows the
+    run is there (the rule's use is counted earlier, when the run starts).
 ``db_down``
     Magento's database is unreachable. The bridge fails in its bootstrap, as the PHP bridge reports
     Magento's ``Zend_Db_Adapter_Exception``: exit 1, error ``kind`` ``bootstrap``, ``exception``
@@ -79,7 +80,8 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     reports its own refusals), then the command's usage line (stderr only); exit code ``exit``
     (default 1). By default the command does nothing; with ``"after": true`` it does its work first.
 ``bin_magento_delay``
-    Sleep ``seconds`` before the command runs (or, with ``"after": true``, after it ran).
+    Sleep ``seconds`` before the command runs (or, with ``"after": true``, after it ran); ``touch``
+    as for ``bridge_delay``.
 
 ``count`` (every rule): how many matching requests or runs the rule applies to; default -1 =
 forever. Each use decrements it in the file; a rule whose count reaches 0 is removed. Uses are
@@ -348,6 +350,10 @@ def seconds(rule):
 
 
 def sleep(rule):
+    """Sleep as a delay rule says; its ``touch`` file, if any, is created first (the run has reached the delay)."""
+    if rule.get('touch'):
+        with open(str(rule['touch']), 'a', encoding='utf-8'):
+            pass
     pause = seconds(rule)
     if pause > 0:
         time.sleep(pause)
