@@ -15,14 +15,15 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.commerceops.magento.plugins.module_utils._diff import build_diff
+from ansible_collections.commerceops.magento.plugins.module_utils._diff import build_diff, keyed_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
-    STATUS_WORDS, Integrations, check_name, to_view,
+    STATUS_WORDS, Integrations, check_item_names, check_name, item_error, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils import _oauth
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
+ITEM_KEYS = ('name', 'flow', 'rotate', 'wait_timeout')
 POLL_INTERVAL = 1.0
 
 
@@ -86,14 +87,33 @@ class Authorizer(object):
         self.check_input()
         name = check_name(self.params['name'])
         found = self.integrations.read(name, with_info=True, with_secrets=True)
+        step = self._plan(name, found)
+        if 'result' in step:
+            return step['result']
+        raw, view, credentials, base_url, flow, before = (step[key] for key in
+                                                          ('raw', 'view', 'credentials', 'base_url', 'flow', 'before'))
+        if step['action'] == 'revoke':
+            raw = self.integrations.call('revoke', view)['integration']
+            return self._revoked(step, raw)
+
+        if flow == 'exchange' or self.params['verify']:
+            # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
+            self._http(base_url).preflight()
+
+        raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
+        verification = self._verify(to_view(raw), credentials, base_url)
+        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification)
+
+    def _plan(self, name, found):
+        """What one integration needs: a finished ``result``, or the ``action`` (activate, rotate, revoke) to run."""
         raw = found['integration']
         if raw is None and self.module.check_mode and self.params['state'] == 'authorized':
             # In a check-mode run an earlier task only pretended to create it.
             self.warnings.append('Integration %r does not exist yet; check mode assumes an earlier task creates it, '
                                  'and reports that it would be activated.' % name)
             empty = dict((key, None) for key in ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
-            return dict(changed=True, flow=self.params['flow'], status='active', verified=None, verification=None,
-                        credentials=empty, integration=None)
+            return {'result': dict(changed=True, flow=self.params['flow'], status='active', verified=None,
+                                   verification=None, credentials=empty, integration=None)}
         if raw is None:
             raise MagentoInputError('Integration %r does not exist: create it first with '
                                     'commerceops.magento.magento_integration.' % name)
@@ -102,14 +122,15 @@ class Authorizer(object):
         base_url = self.params['base_url'] or found['info'].get('base_url')
         flow = choose_flow(self.params['flow'], view)
         before = snapshot(raw, credentials)
+        step = dict(raw=raw, view=view, credentials=credentials, base_url=base_url, flow=flow, before=before,
+                    action=None)
 
         if self.params['state'] == 'revoked':
             changed = raw['token']['rows'] > 0 or raw['status'] != 0
             if changed and not self.module.check_mode:
-                raw = self.integrations.call('revoke', view)['integration']
-            credentials = dict(credentials, access_token=None, access_token_secret=None)
-            after = dict(before, status='inactive', token=None, access_token=None) if changed else before
-            return self._result(changed, flow, raw, view, credentials, before, after, verification=None)
+                step['action'] = 'revoke'
+                return step
+            return {'result': self._revoked(step, raw, changed)}
 
         action = None
         if not is_authorized(raw):
@@ -124,19 +145,127 @@ class Authorizer(object):
 
         if action is None:
             verification = self._verify(view, credentials, base_url)
-            return self._result(False, flow, raw, view, credentials, before, before, verification)
+            return {'result': self._result(False, flow, raw, view, credentials, before, before, verification)}
 
         if self.module.check_mode:
             after = dict(before, status='active', token='access', access_token='(new)')
-            return self._result(True, flow, raw, view, credentials, before, after, verification=None)
+            return {'result': self._result(True, flow, raw, view, credentials, before, after, verification=None)}
+        step['action'] = action
+        return step
 
-        if flow == 'exchange' or self.params['verify']:
+    def _revoked(self, step, raw, changed=True):
+        credentials = dict(step['credentials'], access_token=None, access_token_secret=None)
+        before = step['before']
+        after = dict(before, status='inactive', token=None, access_token=None) if changed else before
+        return self._result(changed, step['flow'], raw, step['view'], credentials, before, after, verification=None)
+
+    # -- list mode ----------------------------------------------------------
+    def _item_params(self, item):
+        params = dict(self.module.params, name=item['name'])
+        for key in ITEM_KEYS[1:]:
+            if item.get(key) is not None:
+                params[key] = item[key]
+        return params
+
+    def run_many(self):
+        """List mode: one bridge read for all, one bridge write batch for the direct and exchange flows and the
+        revocations, the callback flow one integration at a time, then the HTTP proof of each."""
+        module_params = self.module.params
+        items = module_params['integrations']
+        self.check_input()
+        names = check_item_names(items)
+        items = [self._item_params(dict(item, name=name)) for item, name in zip(items, names)]
+        for index, item in enumerate(items):
+            if item['wait_timeout'] < 0:
+                raise MagentoInputError('integrations[%d] %r: wait_timeout must be 0 or more seconds, not %d.'
+                                        % (index, item['name'], item['wait_timeout']))
+        if not items:
+            return dict(changed=False, results=[])
+        found = self.integrations.read_many(names, with_info=True, with_secrets=True)
+        steps, results = [], [None] * len(items)
+        for index, (item, read) in enumerate(zip(items, found)):
+            self.params = item
+            step = item_error(index, item['name'], self._plan, item['name'], read)
+            if 'result' in step:
+                results[index] = step['result']
+            else:
+                step.update(index=index, params=item)
+                steps.append(step)
+        self.params = module_params
+
+        batched = [step for step in steps if step['action'] == 'revoke' or step['flow'] in ('direct', 'exchange')]
+        if any(step['action'] != 'revoke' and (step['flow'] == 'exchange' or step['params']['verify'])
+               for step in steps):
             # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
-            self._http(base_url).preflight()
+            self._http(steps[0]['base_url']).preflight()
+        if batched:
+            self._write_batch(batched)
 
-        raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
-        verification = self._verify(to_view(raw), credentials, base_url)
-        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification)
+        reread = []
+        for step in steps:
+            self.params = step['params']
+            if step['action'] == 'revoke':
+                results[step['index']] = self._revoked(step, step['answer']['integration'])
+                continue
+            if step['flow'] == 'callback':
+                step['raw'], step['credentials'] = self._flow_callback(step['raw'], step['view'], step['base_url'])
+            elif step['flow'] == 'exchange':
+                step['credentials'] = self._exchange_tokens(step['view'], step['answer'], step['base_url'])
+                reread.append(step)
+            elif step['answer']['token_created'] and step['answer']['integration']['status'] == 1:
+                step['raw'], step['credentials'] = step['answer']['integration'], step['answer']['credentials']
+            else:
+                reread.append(step)
+        self.params = module_params
+
+        if reread:
+            # One more read for every exchange (Magento's record of the new token) and every direct activation that
+            # found a token made meanwhile by another run.
+            reads = self.integrations.read_many([s['view']['name'] for s in reread], with_secrets=True)
+            for step, read in zip(reread, reads):
+                self.params = step['params']
+                if step['flow'] == 'exchange':
+                    step['raw'] = read['integration']
+                    step['credentials'] = dict(read['credentials'] or {}, **step['credentials'])
+                else:
+                    step['raw'], step['credentials'] = self._accept_concurrent(step['view'], step['answer'], read)
+            self.params = module_params
+
+        for step in steps:
+            if step['action'] == 'revoke':
+                continue
+            self.params = step['params']
+            raw, credentials = step['raw'], step['credentials']
+            verification = self._verify(to_view(raw), credentials, step['base_url'])
+            results[step['index']] = self._result(True, step['flow'], raw, step['view'], credentials, step['before'],
+                                                  snapshot(raw, credentials), verification)
+        self.params = module_params
+
+        for item, result in zip(items, results):
+            result['name'] = item['name']
+        outcome = dict(changed=any(result['changed'] for result in results), results=results)
+        if self.module._diff:
+            outcome['diff'] = keyed_diff((result['name'], result.pop('diff', {'before': {}, 'after': {}})) for result in results)
+        return outcome
+
+    def _write_batch(self, steps):
+        """Every activation, exchange preparation and revocation in one bridge call; each step gets its ``answer``."""
+        actions, last = [], []
+        for step in steps:
+            raw = step['raw']
+            if step['action'] == 'revoke':
+                actions.append({'action': 'integration.revoke', 'integration_id': raw['integration_id'],
+                                'context': {'name': raw['name']}})
+            else:
+                first, reauthorize = self._clearing(raw)
+                actions.extend(first)
+                actions.append({'action': 'integration.' + ('activate' if step['flow'] == 'direct' else 'prepare_exchange'),
+                                'integration_id': raw['integration_id'], 'reauthorize': reauthorize,
+                                'context': {'name': raw['name']}})
+            last.append(len(actions) - 1)
+        answers = self.module.transport.bridge(actions)
+        for step, index in zip(steps, last):
+            step['answer'] = answers[index]
 
     # -- flows --------------------------------------------------------------
     def _clearing(self, raw):
@@ -155,11 +284,15 @@ class Authorizer(object):
 
     def _flow_direct(self, raw, view, base_url):
         result = self._batch(raw, 'activate')
+        found = None
         if not result['token_created']:
             # Magento found a token row made after our read: another run activated it meanwhile.
             found = self.integrations.read(view['name'], with_secrets=True)
-            if found['integration'] is not None and is_authorized(found['integration']):
-                return found['integration'], found['credentials']
+        return self._accept_concurrent(view, result, found)
+
+    def _accept_concurrent(self, view, result, found):
+        if found is not None and found['integration'] is not None and is_authorized(found['integration']):
+            return found['integration'], found['credentials']
         if not result['token_created'] or result['integration']['status'] != 1:
             raise MagentoError('Activating integration %r did nothing: Magento found an existing token and left the '
                                'integration %s. Rerun with rotate=true to replace its tokens.'
@@ -168,6 +301,12 @@ class Authorizer(object):
 
     def _flow_exchange(self, raw, view, base_url):
         prepared = self._batch(raw, 'prepare_exchange')
+        credentials = self._exchange_tokens(view, prepared, base_url)
+        found = self.integrations.read(view['name'], with_secrets=True)
+        return found['integration'], dict(found['credentials'] or {}, **credentials)
+
+    def _exchange_tokens(self, view, prepared, base_url):
+        """The third party's side of the exchange, over HTTP: the consumer's credentials with the new tokens."""
         consumer = prepared['credentials']
         http = self._http(base_url)
         try:
@@ -177,9 +316,7 @@ class Authorizer(object):
         except MagentoError as error:
             raise MagentoError('%s The integration stays inactive; rerun the task to start a new exchange.' % error,
                                kind=error.kind, **error.details)
-        found = self.integrations.read(view['name'], with_secrets=True)
-        credentials = dict(consumer, access_token=access_token, access_token_secret=access_secret)
-        return found['integration'], dict(found['credentials'] or {}, **credentials)
+        return dict(consumer, access_token=access_token, access_token_secret=access_secret)
 
     def _flow_callback(self, raw, view, base_url):
         if not (view['callback_url'] and view['identity_link_url']):

@@ -38,3 +38,13 @@ def build_diff(before, after, secret_keys=()):
         'before': mask_secrets(dict((key, before.get(key)) for key in keys), secret_keys),
         'after': mask_secrets(dict((key, after[key]) for key in keys), secret_keys),
     }
+
+
+def keyed_diff(named_diffs):
+    """One Ansible diff for several objects: ``(key, diff)`` pairs, only those that change, keyed by ``key``."""
+    before, after = {}, {}
+    for key, diff in named_diffs:
+        if diff['before'] or diff['after']:
+            before[key] = diff['before']
+            after[key] = diff['after']
+    return {'before': before, 'after': after}

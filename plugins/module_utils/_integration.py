@@ -60,6 +60,29 @@ def check_name(name):
     return name
 
 
+def check_item_names(items):
+    """The names of list-mode items, each checked, the item named in any error; duplicates (case-insensitive) refused."""
+    names, seen = [], {}
+    for index, item in enumerate(items):
+        name = item_error(index, item.get('name'), check_name, item.get('name'))
+        key = name.lower()
+        if key in seen:
+            raise MagentoInputError(
+                'integrations[%d] %r and integrations[%d] %r name the same integration (Magento compares names '
+                'case-insensitively): list each integration once.' % (seen[key], names[seen[key]], index, name))
+        seen[key] = index
+        names.append(name)
+    return names
+
+
+def item_error(index, name, function, *args, **kwargs):
+    """Run ``function``; a MagentoInputError it raises names the list item it is about."""
+    try:
+        return function(*args, **kwargs)
+    except MagentoInputError as error:
+        raise MagentoInputError('integrations[%d] %r: %s' % (index, name, error))
+
+
 def check_email(email):
     if email == '':
         return email
@@ -190,17 +213,47 @@ class Integrations(object):
         results = self.transport.bridge(actions)
         return results[0]['integrations'], (results[1]['resources'] if with_acl else None)
 
+    def read_many(self, names, with_acl=False, with_info=False, with_secrets=False):
+        """One bridge call for several integrations: one found dict per name (as ``read`` returns), in order,
+        and the ACL ids and system info once (on every found dict)."""
+        actions = [{'action': 'integration.get', 'name': name, 'with_secrets': with_secrets} for name in names]
+        if with_acl:
+            actions.append({'action': 'acl.resources'})
+        if with_info:
+            actions.append({'action': 'system.info'})
+        results = self.transport.bridge(actions)
+        extra = {}
+        if with_acl:
+            extra['acl'] = results[len(names)]['resources']
+        if with_info:
+            extra['info'] = results[-1]
+        return [dict(extra, integration=result.get('integration'), credentials=result.get('credentials'))
+                for result in results[:len(names)]]
+
+    @staticmethod
+    def create_action(view):
+        return dict(bridge_fields(view), action='integration.create')
+
+    @staticmethod
+    def update_action(current, view):
+        return dict(bridge_fields(view), action='integration.update', integration_id=current['id'])
+
+    @staticmethod
+    def delete_action(current):
+        return {'action': 'integration.delete', 'integration_id': current['id'], 'context': {'name': current['name']}}
+
+    def write(self, actions):
+        """Several create/update/delete actions in one bridge call; their results in order."""
+        return self.transport.bridge(actions)
+
     def create(self, view):
-        action = dict(bridge_fields(view), action='integration.create')
-        return self.transport.bridge([action])[0]['integration']
+        return self.write([self.create_action(view)])[0]['integration']
 
     def update(self, current, view):
-        action = dict(bridge_fields(view), action='integration.update', integration_id=current['id'])
-        return self.transport.bridge([action])[0]['integration']
+        return self.write([self.update_action(current, view)])[0]['integration']
 
     def delete(self, current):
-        action = {'action': 'integration.delete', 'integration_id': current['id'], 'context': {'name': current['name']}}
-        return self.transport.bridge([action])[0]['deleted']
+        return self.write([self.delete_action(current)])[0]['deleted']
 
     def call(self, action, current, **params):
         """A token action (activate, prepare_exchange, post_to_consumer, revoke) on an integration."""

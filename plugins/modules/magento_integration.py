@@ -30,8 +30,46 @@ options:
   name:
     description:
       - The integration's name, its identity. Magento compares names case-insensitively.
+      - Exactly one of O(name) and O(integrations) is required.
     type: str
-    required: true
+  integrations:
+    description:
+      - Several integrations in one task, instead of O(name) and its options. This costs one PHP process to read
+        them all (with the ACL tree once) and, when something changes, one more that writes every create, update
+        and removal, whatever the number of integrations.
+      - Every item is checked before anything is written; a bad item fails the task, naming the item, and nothing is
+        written. Two items naming the same integration (names compared case-insensitively) fail the task.
+      - Each item takes the options of a single integration; an item without O(integrations[].state) uses O(state).
+      - Cannot be combined with O(name), O(email), O(callback_url), O(identity_link_url), O(resource_access) or O(resources).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The integration's name, as O(name).
+        type: str
+        required: true
+      email:
+        description: As O(email).
+        type: str
+      callback_url:
+        description: As O(callback_url).
+        type: str
+        aliases: [endpoint]
+      identity_link_url:
+        description: As O(identity_link_url).
+        type: str
+      resource_access:
+        description: As O(resource_access).
+        type: str
+        choices: [all, custom]
+      resources:
+        description: As O(resources).
+        type: list
+        elements: str
+      state:
+        description: As O(state); defaults to O(state).
+        type: str
+        choices: [present, absent]
   email:
     description:
       - Contact e-mail. An empty string clears it. Left as it is when not given.
@@ -64,6 +102,7 @@ options:
     description:
       - V(present) creates or updates the integration, V(absent) removes it with its OAuth consumer and tokens.
       - Integrations declared in a module's C(etc/integration.xml) cannot be edited or removed this way, as in the admin.
+      - With O(integrations), the state of the items that do not give their own.
     type: str
     choices: [present, absent]
     default: present
@@ -99,12 +138,25 @@ EXAMPLES = r'''
     magento_root: /var/www/magento
     name: Old connector
     state: absent
+
+- name: Several integrations in one task (two PHP processes in all)
+  commerceops.magento.magento_integration:
+    magento_root: /var/www/magento
+    integrations:
+      - name: Acme ERP
+        email: integrations@acme.example
+        resources: [Magento_Catalog::products, Magento_Sales::sales]
+      - name: Reporting
+        resource_access: all
+      - name: Old connector
+        state: absent
+  diff: true
 '''
 
 RETURN = r'''
 integration:
   description: The integration after the task (as it would be, in check mode); V(null) when absent. No secrets.
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     id:
@@ -141,27 +193,52 @@ integration:
       description: V(manual) (made in the admin or by this collection) or V(config) (from a module's integration.xml).
       type: str
       sample: manual
+integrations:
+  description:
+    - With O(integrations), each integration after the task (as it would be, in check mode), in the order of
+      O(integrations), each as RV(integration) (V(null) for an absent one). No secrets.
+    - In diff mode the diff holds only the integrations that change, keyed by name.
+  returned: when O(integrations) is given
+  type: list
+  elements: dict
+  sample:
+    - {id: 12, name: Acme ERP, email: integrations@acme.example, callback_url: '', identity_link_url: '',
+       resource_access: custom, resources: [Magento_Backend::admin, Magento_Catalog::products],
+       status: inactive, setup_type: manual}
+    - null
+changed_integrations:
+  description: With O(integrations), the names of the integrations the task changed (would change, in check mode), in order.
+  returned: when O(integrations) is given
+  type: list
+  elements: str
+  sample: [Acme ERP]
 '''
 
-from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure
+from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure, ensure_many, plan
+from ansible_collections.commerceops.magento.plugins.module_utils._diff import keyed_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
-    Integrations, check_name, desired_view, is_lost_create_race, to_view,
+    Integrations, check_item_names, check_name, desired_view, is_lost_create_race, item_error, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
+ITEM_OPTIONS = dict(
+    name=dict(type='str', required=True),
+    email=dict(type='str'),
+    callback_url=dict(type='str', aliases=['endpoint']),
+    identity_link_url=dict(type='str'),
+    resource_access=dict(type='str', choices=['all', 'custom']),
+    resources=dict(type='list', elements='str'),
+    state=dict(type='str', choices=['present', 'absent']),
+)
+SINGLE_ONLY = ('email', 'callback_url', 'identity_link_url', 'resource_access', 'resources')
 
-def run(module, warnings):
-    params = module.params
-    name = check_name(params['name'])
-    integrations = Integrations(module.transport)
-    found = integrations.read(name, with_acl=params['state'] == 'present')
-    current = to_view(found['integration'])
 
+def wanted(params, current, acl_ids, warnings):
+    """The desired view of one integration (None for absent), refusing edits of config-file integrations."""
     if params['state'] == 'absent':
         desired = None
     else:
-        acl_ids = [resource['id'] for resource in found['acl']]
         desired = desired_view(params, current, acl_ids, warnings)
         if current is None:
             desired.update(id=None, status='inactive', setup_type='manual')
@@ -174,7 +251,17 @@ def run(module, warnings):
             raise MagentoInputError("The integrations created in the config file can't be edited: %r comes from a "
                                     "module's etc/integration.xml. Change that file and run setup:upgrade instead."
                                     % current['name'])
+    return desired
 
+
+def run(module, warnings):
+    params = module.params
+    name = check_name(params['name'])
+    integrations = Integrations(module.transport)
+    found = integrations.read(name, with_acl=params['state'] == 'present')
+    current = to_view(found['integration'])
+    acl_ids = [resource['id'] for resource in found['acl']] if 'acl' in found else []
+    desired = wanted(params, current, acl_ids, warnings)
     return ensure(
         params['state'], current, desired,
         create=lambda view: to_view(integrations.create(view)),
@@ -184,10 +271,47 @@ def run(module, warnings):
     )
 
 
+def write_action(step):
+    if step['action'] == 'create':
+        return Integrations.create_action(step['desired'])
+    if step['action'] == 'update':
+        return Integrations.update_action(step['current'], dict(step['current'], **step['changes']))
+    return Integrations.delete_action(step['current'])
+
+
+def run_many(module, warnings):
+    """List mode: one bridge read for every integration, every item checked, then one bridge write for all."""
+    items = [dict(item, state=item['state'] or module.params['state']) for item in module.params['integrations']]
+    names = check_item_names(items)
+    if not items:
+        return dict(changed=False, diff={'before': {}, 'after': {}}, objects=[], changed_names=[])
+    integrations = Integrations(module.transport)
+    found = integrations.read_many(names, with_acl=any(item['state'] == 'present' for item in items))
+    steps = []
+    for index, (item, name, read) in enumerate(zip(items, names, found)):
+        current = to_view(read['integration'])
+        acl_ids = [resource['id'] for resource in read['acl']] if 'acl' in read else []
+        item_warnings = []
+        desired = item_error(index, name, wanted, dict(item, name=name), current, acl_ids, item_warnings)
+        warnings.extend('integrations[%d] %r: %s' % (index, name, warning) for warning in item_warnings)
+        steps.append(plan(item['state'], current, desired))
+
+    def write_all(pending):
+        results = integrations.write([write_action(step) for step in pending])
+        return [to_view(result.get('integration')) for result in results]
+
+    ensure_many(steps, write_all, module.check_mode)
+    return dict(changed=any(step['changed'] for step in steps),
+                changed_names=[name for name, step in zip(names, steps) if step['changed']],
+                diff=keyed_diff((name, step['diff']) for name, step in zip(names, steps)),
+                objects=[step['object'] for step in steps])
+
+
 def main():
     module = MagentoModule(
         argument_spec=MagentoModule.generate_argspec(
-            name=dict(type='str', required=True),
+            name=dict(type='str'),
+            integrations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
             email=dict(type='str'),
             callback_url=dict(type='str', aliases=['endpoint']),
             identity_link_url=dict(type='str'),
@@ -195,23 +319,36 @@ def main():
             resources=dict(type='list', elements='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
         ),
+        mutually_exclusive=[('name', 'integrations')] + [('integrations', option) for option in SINGLE_ONLY],
+        required_one_of=[('name', 'integrations')],
         supports_check_mode=True,
     )
+    many = module.params['integrations'] is not None
+    attempt = run_many if many else run
+    racing_state = 'present' if not many or any(
+        (item['state'] or module.params['state']) == 'present' for item in module.params['integrations']) else 'absent'
     warnings = []
+    retried = False
     try:
         try:
-            outcome = run(module, warnings)
+            outcome = attempt(module, warnings)
         except MagentoError as error:
-            if not is_lost_create_race(error, module.params['state']):
+            if not is_lost_create_race(error, racing_state):
                 raise
-            # Another run created it between our read and our write: read again and converge on it.
+            # Another run created one between our read and our write: read again and converge on it. In list mode
+            # the writes of the batch before the refused create are done; the second pass reports what is left.
             warnings = []
-            outcome = run(module, warnings)
+            retried = True
+            outcome = attempt(module, warnings)
     except MagentoError as error:
         module.fail_from(error)
     for warning in warnings:
         module.warn(warning)
-    result = dict(changed=outcome['changed'], integration=outcome['object'])
+    if many:
+        result = dict(changed=outcome['changed'] or retried, integrations=outcome['objects'],
+                      changed_integrations=outcome['changed_names'])
+    else:
+        result = dict(changed=outcome['changed'], integration=outcome['object'])
     if module._diff:
         result['diff'] = outcome['diff']
     module.exit_json(**result)

@@ -46,9 +46,38 @@ attributes:
     details: O(credentials_file) is written to a private temporary file and renamed over the target.
 options:
   name:
-    description: The integration's name (case-insensitive).
+    description:
+      - The integration's name (case-insensitive).
+      - Exactly one of O(name) and O(integrations) is required.
     type: str
-    required: true
+  integrations:
+    description:
+      - Several integrations in one task, instead of O(name). One PHP process reads them all (with their credentials
+        and the store's base URL), and one more runs every activation, exchange preparation and revocation needed with
+        O(flow=direct) or O(flow=exchange). The O(flow=callback) activations run one integration at a time, as with O(name).
+        The token exchanges and proofs go over HTTP, with no PHP process.
+      - O(state), O(verify), O(verify_route) and O(verify_bearer) apply to every item.
+      - Two items naming the same integration (names compared case-insensitively) fail the task before anything is read.
+      - Cannot be combined with O(credentials_file); the results are in RV(results). The role
+        C(commerceops.magento.integration_onboarding) writes one private file per integration with its
+        C(integration_onboarding_credentials_dir).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: The integration's name (case-insensitive).
+        type: str
+        required: true
+      flow:
+        description: As O(flow); defaults to O(flow).
+        type: str
+        choices: [auto, direct, exchange, callback]
+      rotate:
+        description: As O(rotate); defaults to O(rotate).
+        type: bool
+      wait_timeout:
+        description: As O(wait_timeout); defaults to O(wait_timeout).
+        type: int
   state:
     description:
       - V(authorized) activates the integration if it is not active with an access token.
@@ -98,6 +127,7 @@ options:
     description:
       - Write the credentials as JSON to this file on the managed node, with mode C(0600) unless O(mode) says
         otherwise. The file is written only when its content changes.
+      - Only with O(name).
     type: path
 requirements:
   - requests and requests-oauthlib where the module runs, for O(flow=exchange) and O(verify).
@@ -138,12 +168,22 @@ EXAMPLES = r'''
     magento_root: /var/www/magento
     name: Acme ERP
     state: revoked
+
+- name: Activate several integrations at once (two PHP processes in all) and prove their tokens
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    integrations:
+      - name: Acme ERP
+      - name: Reporting
+        flow: exchange
+  no_log: true
+  register: auth
 '''
 
 RETURN = r'''
 credentials:
   description: The integration's OAuth credentials. Secrets; give the task C(no_log). Tokens are V(null) when revoked.
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     consumer_key:
@@ -160,21 +200,21 @@ credentials:
       type: str
 status:
   description: The integration's status afterwards (as it would be, in check mode).
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: active
 flow:
   description: The flow chosen (V(direct), V(exchange) or V(callback)).
-  returned: always
+  returned: when O(name) is given
   type: str
   sample: direct
 verified:
   description: Whether the access token was accepted; V(null) when not tried (O(verify=false), check mode, revoked).
-  returned: always
+  returned: when O(name) is given
   type: bool
 verification:
   description: How the token was proven; V(null) when not tried.
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     verified:
@@ -202,8 +242,27 @@ verification:
       type: dict
 integration:
   description: The integration, as M(commerceops.magento.magento_integration) returns it. No secrets.
-  returned: always
+  returned: when O(name) is given
   type: dict
+results:
+  description:
+    - With O(integrations), one result per integration, in the order of O(integrations). Each holds the integration's
+      C(name) and the keys returned with O(name) (RV(credentials), RV(status), RV(flow), RV(verified),
+      RV(verification), RV(integration)), and C(changed).
+    - The credentials are secrets; give the task C(no_log). In diff mode the diff holds only the integrations that
+      change, keyed by name, tokens masked.
+  returned: when O(integrations) is given
+  type: list
+  elements: dict
+  sample:
+    - name: Acme ERP
+      changed: true
+      flow: direct
+      status: active
+      verified: true
+      credentials: {consumer_key: '...', consumer_secret: '...', access_token: '...', access_token_secret: '...'}
+      verification: {verified: true, route: GET /V1/modules, status: 200, message: OK, bearer: null}
+      integration: {id: 12, name: Acme ERP, status: active}
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._authorization import Authorizer
@@ -214,7 +273,13 @@ from ansible_collections.commerceops.magento.plugins.module_utils._module import
 def main():
     module = MagentoModule(
         argument_spec=MagentoModule.generate_argspec(
-            name=dict(type='str', required=True),
+            name=dict(type='str'),
+            integrations=dict(type='list', elements='dict', options=dict(
+                name=dict(type='str', required=True),
+                flow=dict(type='str', choices=['auto', 'direct', 'exchange', 'callback']),
+                rotate=dict(type='bool'),
+                wait_timeout=dict(type='int'),
+            )),
             state=dict(type='str', default='authorized', choices=['authorized', 'revoked']),
             flow=dict(type='str', default='auto', choices=['auto', 'direct', 'exchange', 'callback']),
             rotate=dict(type='bool', default=False),
@@ -224,12 +289,14 @@ def main():
             verify_bearer=dict(type='bool', default=False),
             credentials_file=dict(type='path'),
         ),
+        mutually_exclusive=[('name', 'integrations'), ('integrations', 'credentials_file')],
+        required_one_of=[('name', 'integrations')],
         supports_check_mode=True,
         add_file_common_args=True,
     )
     authorizer = Authorizer(module)
     try:
-        result = authorizer.run()
+        result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
     except MagentoError as error:
         module.fail_from(error)
     for warning in authorizer.warnings:

@@ -154,3 +154,102 @@ def test_a_create_lost_to_a_concurrent_run_converges_on_the_winner(host, run_mod
         'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']})
     assert not failed and not result['changed']
     assert result['integration']['id'] == 7
+
+
+# -- list mode (option integrations) ------------------------------------------------------------------------------
+
+def batches(host, monkeypatch):
+    """Record each bridge call (one PHP process) as the list of its actions."""
+    seen = []
+    original = host.bridge
+    monkeypatch.setattr(host, 'bridge', lambda transport, actions: seen.append([a['action'] for a in actions])
+                        or original(transport, actions))
+    return seen
+
+
+def stored_integrations(host, *raws):
+    by_name = dict((raw['name'].lower(), raw) for raw in raws)
+    host.on('integration.get', lambda action: {'integration': by_name.get(action['name'].lower())})
+
+
+def test_list_mode_reads_once_and_writes_once(host, run_module, monkeypatch):
+    stored_integrations(host, integration(), integration(integration_id=8, name='Old'))
+    host.on('integration.create', lambda action: {'integration': integration(
+        integration_id=9, name=action['name'], all_resources=True, resources=['Magento_Backend::all'])})
+    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    host.on('integration.delete', {'deleted': True})
+    seen = batches(host, monkeypatch)
+    failed, result = run_module(magento_integration.main, {'_ansible_diff': True, 'integrations': [
+        {'name': 'Acme ERP', 'email': 'new@acme.example'},
+        {'name': 'Reporting', 'resource_access': 'all'},
+        {'name': 'Old', 'state': 'absent'},
+        {'name': 'Gone', 'state': 'absent'},
+    ]})
+    assert not failed and result['changed']
+    assert seen == [['integration.get'] * 4 + ['acl.resources'],
+                    ['integration.update', 'integration.create', 'integration.delete']]
+    assert [i and i['name'] for i in result['integrations']] == ['Acme ERP', 'Reporting', None, None]
+    assert result['integrations'][0]['email'] == 'new@acme.example'
+    # Only what changes, keyed by name.
+    assert sorted(result['diff']['before']) == ['Acme ERP', 'Old', 'Reporting']
+    assert result['diff']['before']['Acme ERP'] == {'email': 'ops@acme.example'}
+    assert result['diff']['after']['Old'] == {'state': 'absent'}
+
+
+def test_list_mode_rerun_reads_once_and_writes_nothing(host, run_module, monkeypatch):
+    stored_integrations(host, integration(), integration(integration_id=8, name='Reporting', all_resources=True,
+                                                         resources=['Magento_Backend::all']))
+    seen = batches(host, monkeypatch)
+    failed, result = run_module(magento_integration.main, {'integrations': [
+        {'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']},
+        {'name': 'reporting', 'resource_access': 'all'},
+    ]})
+    assert not failed and not result['changed']
+    assert seen == [['integration.get', 'integration.get', 'acl.resources']]
+    assert [i['id'] for i in result['integrations']] == [7, 8]
+
+
+def test_list_mode_checks_every_item_before_writing_and_names_the_bad_one(host, run_module):
+    stored_integrations(host)
+    failed, result = run_module(magento_integration.main, {'integrations': [
+        {'name': 'Good', 'resource_access': 'all'},
+        {'name': 'Bad', 'resources': ['Magento_Catalog::product']},
+    ]})
+    assert failed and "integrations[1] 'Bad'" in result['msg'] and 'did you mean' in result['msg']
+    assert writes(host) == []
+
+
+def test_list_mode_check_mode_reads_and_writes_nothing(host, run_module, monkeypatch):
+    stored_integrations(host, integration())
+    seen = batches(host, monkeypatch)
+    failed, result = run_module(magento_integration.main, {'_ansible_check_mode': True, 'integrations': [
+        {'name': 'Acme ERP', 'state': 'absent'}, {'name': 'New', 'resource_access': 'all'}]})
+    assert not failed and result['changed']
+    assert len(seen) == 1 and writes(host) == []
+    assert result['integrations'][0] is None and result['integrations'][1]['name'] == 'New'
+
+
+def test_list_mode_refuses_duplicate_names_before_reading(host, run_module):
+    stored_integrations(host)
+    failed, result = run_module(magento_integration.main, {'integrations': [
+        {'name': 'Acme ERP', 'resource_access': 'all'}, {'name': 'ACME erp', 'resource_access': 'all'}]})
+    assert failed and 'name the same integration' in result['msg'] and "'ACME erp'" in result['msg']
+    assert host.calls == []
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'name': 'A', 'integrations': [{'name': 'B'}]}, 'mutually exclusive'),
+    ({'integrations': [{'name': 'B'}], 'email': 'ops@acme.example'}, 'mutually exclusive'),
+    ({}, 'one of the following is required'),
+    ({'integrations': [{'name': ' B'}]}, "integrations[0] ' B': name"),
+])
+def test_list_mode_option_errors(host, run_module, args, fragment):
+    stored_integrations(host)
+    failed, result = run_module(magento_integration.main, args)
+    assert failed and fragment in result['msg']
+    assert host.calls == []
+
+
+def test_list_mode_empty_list_starts_no_php(host, run_module):
+    failed, result = run_module(magento_integration.main, {'integrations': []})
+    assert not failed and not result['changed'] and result['integrations'] == [] and host.calls == []

@@ -266,3 +266,113 @@ def test_an_unreachable_store_fails_before_magento_mints_anything(host, http, ru
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
     assert failed and 'Reaching the store' in result['msg']
     assert writes(host) == []
+
+
+# -- list mode (option integrations) ------------------------------------------------------------------------------
+
+def record_batches(host, monkeypatch):
+    seen = []
+    original = host.bridge
+    monkeypatch.setattr(host, 'bridge', lambda transport, actions: seen.append([a['action'] for a in actions])
+                        or original(transport, actions))
+    return seen
+
+
+def stored_many(host, *pairs):
+    by_name = dict((raw['name'].lower(), (raw, credentials)) for raw, credentials in pairs)
+
+    def get(action):
+        raw, credentials = by_name.get(action['name'].lower(), (None, None))
+        return {'integration': raw, 'credentials': credentials if action.get('with_secrets') else None}
+    host.on('integration.get', get)
+    host.on('system.info', {'base_url': 'https://shop.example/', 'magento_version': '2.4.7-p3'})
+
+
+def test_list_mode_one_read_one_write_then_http_proofs(host, http, run_module, monkeypatch):
+    other_access = dict(ACCESS, access_token='o' * 32)
+    stored_many(host, (integration(), CONSUMER), (integration(integration_id=8, name='Other'), CONSUMER),
+                (active(integration_id=10, name='Done'), ACCESS))
+    host.on('integration.activate', lambda action: {
+        'token_created': True, 'credentials': ACCESS if action['integration_id'] == 7 else other_access,
+        'integration': active(integration_id=action['integration_id'])})
+    seen = record_batches(host, monkeypatch)
+    failed, result = run_module(magento_integration_auth.main, {'_ansible_diff': True, 'integrations': [
+        {'name': 'Acme ERP'}, {'name': 'Other', 'flow': 'direct'}, {'name': 'Done'}]})
+    assert not failed and result['changed']
+    assert seen == [['integration.get'] * 3 + ['system.info'], ['integration.activate', 'integration.activate']]
+    assert [r['name'] for r in result['results']] == ['Acme ERP', 'Other', 'Done']
+    assert [r['changed'] for r in result['results']] == [True, True, False]
+    assert [r['credentials'] for r in result['results']] == [ACCESS, other_access, ACCESS]
+    assert all(r['verified'] is True and r['status'] == 'active' for r in result['results'])
+    assert http.calls.count(('oauth', '/V1/modules')) == 3 and http.calls.count('preflight') == 1
+    assert sorted(result['diff']['after']) == ['Acme ERP', 'Other']
+    assert 'a' * 32 not in json.dumps(result['diff'])
+    assert 'credentials_file' not in result
+
+
+def test_list_mode_rerun_is_one_read_and_no_write(host, http, run_module, monkeypatch):
+    stored_many(host, (active(), ACCESS), (active(integration_id=8, name='Other'), ACCESS))
+    seen = record_batches(host, monkeypatch)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}, {'name': 'Other'}]})
+    assert not failed and not result['changed']
+    assert seen == [['integration.get', 'integration.get', 'system.info']]
+
+
+def test_list_mode_exchange_and_revoke_share_the_write_batch(host, http, run_module, monkeypatch):
+    stored_many(host, (integration(token={'type': 'verifier', 'rows': 1}), CONSUMER))
+    host.on('integration.prepare_exchange', {'oauth_verifier': 'v' * 32, 'integration': integration(), 'credentials': CONSUMER})
+    seen = record_batches(host, monkeypatch)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP', 'flow': 'exchange'}]})
+    assert not failed and result['changed']
+    assert seen == [['integration.get', 'system.info'], ['integration.prepare_exchange'], ['integration.get']]
+    assert [c['reauthorize'] for c in writes(host)] == [True]
+    assert result['results'][0]['credentials']['access_token'] == 'A' * 32
+
+    host.calls[:] = []
+    seen[:] = []
+    stored_many(host, (active(), ACCESS), (active(integration_id=8, name='Other'), ACCESS))
+    host.on('integration.revoke', lambda action: {'revoked': True, 'integration': integration(integration_id=action['integration_id'])})
+    failed, result = run_module(magento_integration_auth.main, {'state': 'revoked', 'integrations': [
+        {'name': 'Acme ERP'}, {'name': 'Other'}]})
+    assert not failed and result['changed']
+    assert seen == [['integration.get', 'integration.get', 'system.info'], ['integration.revoke', 'integration.revoke']]
+    assert all(r['status'] == 'inactive' and r['credentials']['access_token'] is None for r in result['results'])
+
+
+def test_list_mode_check_mode_writes_and_proves_nothing(host, http, run_module, monkeypatch):
+    stored_many(host, (integration(), CONSUMER))
+    seen = record_batches(host, monkeypatch)
+    failed, result = run_module(magento_integration_auth.main, {'_ansible_check_mode': True, 'integrations': [
+        {'name': 'Acme ERP'}, {'name': 'Not yet'}]})
+    assert not failed and result['changed']
+    assert len(seen) == 1 and writes(host) == [] and http.calls == []
+    assert [r['status'] for r in result['results']] == ['active', 'active']
+
+
+def test_list_mode_missing_integration_fails_before_any_write(host, http, run_module):
+    stored_many(host, (integration(), CONSUMER))
+    host.on('integration.activate', {'token_created': True, 'integration': active(), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}, {'name': 'Nope'}]})
+    assert failed and "integrations[1] 'Nope'" in result['msg'] and 'create it first' in result['msg']
+    assert writes(host) == []
+
+
+@pytest.mark.parametrize('args, fragment', [
+    ({'integrations': [{'name': 'A'}, {'name': 'a'}]}, 'name the same integration'),
+    ({'integrations': [{'name': 'A', 'wait_timeout': -1}]}, 'wait_timeout must be 0 or more'),
+    ({'integrations': [{'name': 'A'}], 'name': 'A'}, 'mutually exclusive'),
+    ({'integrations': [{'name': 'A'}], 'credentials_file': '/tmp/x.json'}, 'mutually exclusive'),
+])
+def test_list_mode_bad_input_fails_before_anything_is_read(host, http, run_module, args, fragment):
+    stored_many(host, (integration(), CONSUMER))
+    failed, result = run_module(magento_integration_auth.main, args)
+    assert failed and fragment in result['msg']
+    assert host.calls == []
+
+
+def test_list_mode_keeps_the_per_step_error_messages(host, http, run_module):
+    stored_many(host, (active(), ACCESS))
+    http.rest[(False, '/V1/modules')] = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                                               'parameters': {'resources': 'Magento_Backend::admin'}})
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}]})
+    assert failed and "integration 'Acme ERP' was refused by GET" in result['msg']
