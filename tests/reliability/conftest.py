@@ -20,18 +20,25 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EMULATOR = os.path.join(REPO, 'extensions', 'emulator', 'magento-emulator')
 TEST_LIBRARY = os.path.join(REPO, 'tests', 'integration', 'targets', 'setup_magento_emulator', 'library')
 FIGURES = {}
+LINES = {}
 
 
-def record(suite, **figures):
-    """Figures a suite reports in the closing summary."""
+def record(suite, line=None, **figures):
+    """Figures a suite reports in the closing summary; ``line``: the sentence to print them in (str.format of the
+    figures), instead of ``name=value`` pairs."""
     FIGURES.setdefault(suite, {}).update(figures)
+    if line:
+        LINES[suite] = line
 
 
 def pytest_terminal_summary(terminalreporter):
     if FIGURES:
         terminalreporter.section('reliability figures')
         for suite, figures in sorted(FIGURES.items()):
-            terminalreporter.write_line('%s: %s' % (suite, ', '.join('%s=%s' % item for item in sorted(figures.items()))))
+            if suite in LINES:
+                terminalreporter.write_line(LINES[suite].format(**figures))
+            else:
+                terminalreporter.write_line('%s: %s' % (suite, ', '.join('%s=%s' % item for item in sorted(figures.items()))))
 
 
 @pytest.fixture(scope='session')
