@@ -27,6 +27,17 @@ ITEM_KEYS = ('name', 'flow', 'rotate', 'wait_timeout')
 POLL_INTERVAL = 1.0
 
 
+def expected_token(raw):
+    """The token state this run read: Magento's token actions are refused if another run changed it since."""
+    return {'status': raw['status'], 'token': raw['token']}
+
+
+def _exchange_failed(view, error, advice):
+    """A failed step of the HTTP token exchange, naming the integration (list mode runs several)."""
+    return MagentoError('The OAuth token exchange of integration %r did not complete: %s %s' % (view['name'], error, advice),
+                        kind=error.kind, **error.details)
+
+
 def choose_flow(requested, view):
     if requested != 'auto':
         return requested
@@ -261,7 +272,7 @@ class Authorizer(object):
                 actions.extend(first)
                 actions.append({'action': 'integration.' + ('activate' if step['flow'] == 'direct' else 'prepare_exchange'),
                                 'integration_id': raw['integration_id'], 'reauthorize': reauthorize,
-                                'context': {'name': raw['name']}})
+                                'expect': None if first else expected_token(raw), 'context': {'name': raw['name']}})
             last.append(len(actions) - 1)
         answers = self.module.transport.bridge(actions)
         for step, index in zip(steps, last):
@@ -279,7 +290,7 @@ class Authorizer(object):
     def _batch(self, raw, action, **params):
         first, reauthorize = self._clearing(raw)
         request = dict(params, action='integration.' + action, integration_id=raw['integration_id'],
-                       reauthorize=reauthorize, context={'name': raw['name']})
+                       reauthorize=reauthorize, expect=None if first else expected_token(raw), context={'name': raw['name']})
         return self.module.transport.bridge(first + [request])[-1]
 
     def _flow_direct(self, raw, view, base_url):
@@ -311,11 +322,18 @@ class Authorizer(object):
         http = self._http(base_url)
         try:
             request_token, request_secret = http.request_token(consumer['consumer_key'], consumer['consumer_secret'])
+        except MagentoError as error:
+            raise _exchange_failed(view, error, 'The integration stays inactive; rerun the task to start a new exchange.')
+        try:
             access_token, access_secret = http.access_token(consumer['consumer_key'], consumer['consumer_secret'],
                                                             request_token, request_secret, prepared['oauth_verifier'])
         except MagentoError as error:
-            raise MagentoError('%s The integration stays inactive; rerun the task to start a new exchange.' % error,
-                               kind=error.kind, **error.details)
+            if error.kind in ('timeout', 'connection'):
+                # The request may have reached Magento, which then activated the integration without our hearing it.
+                raise _exchange_failed(view, error, 'Magento may have completed the exchange without answering; rerun '
+                                       'the task: it finds the integration active and proves its tokens, or starts a '
+                                       'new exchange.')
+            raise _exchange_failed(view, error, 'The integration stays inactive; rerun the task to start a new exchange.')
         return dict(consumer, access_token=access_token, access_token_secret=access_secret)
 
     def _flow_callback(self, raw, view, base_url):

@@ -802,6 +802,39 @@ function cmb_read_request(): array
     return $request;
 }
 
+/**
+ * Compare-and-write: lock the integration row, compare it with what the module read ("expect"), then run the
+ * action, in one transaction. Another process's write in between makes this a "conflict" the module retries.
+ */
+function cmb_expecting($om, array $action, string $handler): array
+{
+    $resource = $om->get(\Magento\Framework\App\ResourceConnection::class);
+    $db = $resource->getConnection();
+    $db->beginTransaction();
+    try {
+        $db->fetchOne($db->select()->from($resource->getTableName('integration'), ['integration_id'])
+            ->where('integration_id = ?', (int)$action['integration_id'])->forUpdate(true));
+        $current = cmb_integration($om, cmb_require_integration($om, $action));
+        $changed = [];
+        foreach ($action['expect'] as $key => $value) {
+            // An empty string and NULL are the same stored e-mail or URL.
+            if (!array_key_exists($key, $current) || ($current[$key] ?: null) !== ($value ?: null)) {
+                $changed[] = $key;
+            }
+        }
+        if ($changed) {
+            throw new CmbError('conflict', sprintf('Integration "%s" changed since it was read (%s): another process '
+                . 'wrote it meanwhile.', $current['name'], implode(', ', $changed)));
+        }
+        $result = $handler($om, $action);
+        $db->commit();
+        return $result;
+    } catch (\Throwable $e) {
+        $db->rollBack();
+        throw $e;
+    }
+}
+
 /** SPEC 15: app/bootstrap.php, Bootstrap::create, adminhtml area with its DI configuration. */
 function cmb_bootstrap(string $root)
 {
@@ -831,7 +864,11 @@ try {
         $GLOBALS['cmb']['index'] = $i;
         $GLOBALS['cmb']['action'] = $action['action'];
         $handler = CMB_ACTIONS[$action['action']];
-        $GLOBALS['cmb']['results'][] = $handler($om, $action);
+        if (isset($action['expect']) && is_array($action['expect']) && isset($action['integration_id'])) {
+            $GLOBALS['cmb']['results'][] = cmb_expecting($om, $action, $handler);
+        } else {
+            $GLOBALS['cmb']['results'][] = $handler($om, $action);
+        }
     }
 } catch (\Throwable $e) {
     cmb_respond(cmb_error_from($e));

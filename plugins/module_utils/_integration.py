@@ -166,9 +166,18 @@ def desired_view(params, current, acl_ids, warnings):
 
 
 def is_lost_create_race(error, state):
-    """Magento's duplicate-name refusal of a create: another run created the integration after our read."""
+    """Magento's duplicate-name refusal of a create, or the bridge's refusal of a write to an integration that changed
+    since it was read: another run wrote it after our read."""
     message = str(error)
+    if getattr(error, 'kind', None) == 'conflict':
+        return True
     return state == 'present' and message.startswith('Creating integration') and 'exists.' in message
+
+
+def expected_fields(view):
+    """The integration as this run read it, in the bridge's terms: a write is refused if it changed since."""
+    return {'email': view['email'] or None, 'endpoint': view['callback_url'] or None, 'identity_link_url': view['identity_link_url'] or None,
+            'all_resources': view['resource_access'] == 'all', 'resources': view['resources']}
 
 
 def bridge_fields(view):
@@ -236,7 +245,7 @@ class Integrations(object):
 
     @staticmethod
     def update_action(current, view):
-        return dict(bridge_fields(view), action='integration.update', integration_id=current['id'])
+        return dict(bridge_fields(view), action='integration.update', integration_id=current['id'], expect=expected_fields(current))
 
     @staticmethod
     def delete_action(current):

@@ -51,7 +51,8 @@ class MagentoModule(AnsibleModule):
     @property
     def transport(self):
         if self._transport is None:
-            self._transport = HostTransport(self._checked_root(), self._checked_php(), self.params['timeout'], self.tmpdir)
+            self._transport = HostTransport(self._checked_root(), self._checked_php(), self.params['timeout'], self.tmpdir,
+                                            warn=self.warn)
         return self._transport
 
     def _checked_root(self):

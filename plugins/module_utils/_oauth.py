@@ -64,7 +64,12 @@ class OAuthClient(object):
         Magento answers it with a 400 "required" problem before storing anything (SPEC §4.3).
         """
         url = self.base_url + 'oauth/token/request'
-        response = self._send('Reaching the store at %s' % self.base_url, 'GET', url)
+        for attempt in range(self.retries + 1):
+            # A GET that stores nothing: transient errors are retried, as rest_get does.
+            response = self._send('Reaching the store at %s' % self.base_url, 'GET', url)
+            if response.status_code not in TRANSIENT_STATUSES or attempt == self.retries:
+                break
+            time.sleep(self.backoff * (2 ** attempt))
         if response.is_redirect or response.status_code >= 500 or 'oauth_problem' not in response.text:
             raise MagentoError('Reaching the store at %s failed: GET %s answered HTTP %d%s, not Magento\'s OAuth '
                                'endpoint. Set base_url to the store URL Magento answers on.' % (

@@ -57,8 +57,9 @@ class CommandResult(object):
 class HostTransport(object):
     """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``."""
 
-    def __init__(self, magento_root, php_executable, timeout, tmpdir):
+    def __init__(self, magento_root, php_executable, timeout, tmpdir, warn=None):
         self.magento_root = magento_root
+        self.warn = warn or (lambda message: None)
         self.php_executable = php_executable
         self.timeout = timeout
         self.tmpdir = tmpdir
@@ -126,13 +127,15 @@ class HostTransport(object):
             result = self._run([script], json.dumps(request), describe(actions[0]) if len(actions) == 1 else 'Reading Magento state')
         finally:
             os.unlink(script)
-        try:
-            response = json.loads(result.stdout)
-        except ValueError:
+        response, noise = _parse_response(result.stdout)
+        if response is None:
             raise MagentoError('%s failed: the Magento bridge exited with code %d and printed no JSON: %s' % (
-                describe(actions[0]), result.rc, self.scrub(_first_lines(result.stderr or result.stdout)) or '(no output)'),
+                describe(actions[0]), result.rc, self.scrub(_stray_output(result)) or '(no output)'),
                 kind='bridge')
         self._collect_secrets(response.get('results'))
+        if noise.strip():
+            self.warn('PHP printed this before the Magento bridge\'s answer; fix the PHP CLI configuration (for example '
+                      'a module loaded twice, or display_startup_errors): %s' % self.scrub(_first_lines(noise)))
         if response.get('protocol') != BRIDGE_PROTOCOL:
             raise MagentoError('The Magento bridge answered protocol %r, this collection speaks protocol %d: '
                                'use matching versions.' % (response.get('protocol'), BRIDGE_PROTOCOL), kind='protocol')
@@ -143,6 +146,34 @@ class HostTransport(object):
             raise MagentoError('%s failed: %s' % (describe(failed), self.scrub(error.get('message') or 'no message')),
                                kind=error.get('kind', 'magento'), magento_exception=error.get('exception'))
         return response['results']
+
+
+def _parse_response(stdout):
+    """(the bridge's JSON document or None, what PHP printed before it): PHP start-up warnings may come first."""
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        return document, ''
+    lines = stdout.splitlines()
+    for index in range(len(lines) - 1, 0, -1):
+        if lines[index].startswith('{'):
+            try:
+                document = json.loads('\n'.join(lines[index:]))
+            except ValueError:
+                continue
+            if isinstance(document, dict):
+                return document, '\n'.join(lines[:index])
+    return None, stdout
+
+
+def _stray_output(result):
+    """What PHP printed instead of one JSON document: stderr, else stdout without the lines that may hold (part of) the
+    bridge's JSON, whose secrets were never parsed and so cannot be scrubbed."""
+    if result.stderr.strip():
+        return _first_lines(result.stderr)
+    return _first_lines('\n'.join(line for line in result.stdout.splitlines() if not line.lstrip().startswith(('{', '['))))
 
 
 def _first_lines(text, count=8):

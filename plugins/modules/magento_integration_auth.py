@@ -296,7 +296,14 @@ def main():
     )
     authorizer = Authorizer(module)
     try:
-        result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
+        try:
+            result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
+        except MagentoError as error:
+            if error.kind != 'conflict':
+                raise
+            # Another run activated, rotated or revoked it between our read and our write: read again, converge.
+            authorizer = Authorizer(module)
+            result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
     except MagentoError as error:
         module.fail_from(error)
     for warning in authorizer.warnings:

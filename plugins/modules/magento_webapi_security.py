@@ -87,26 +87,33 @@ def main():
     wanted = module.params['allow_anonymous_guest_access']
     setting = normalise_setting({'path': PATH, 'value': wanted})
     writer = ConfigWriter(module.transport)
+    refresh = module.params['refresh_cache']
     try:
-        current, _cache = writer.read([setting])
+        current, cache_types = writer.read([setting], with_cache_status=refresh)
         # No stored row means Magento's config.xml default, 0.
         if not current[0].get('exists') and not current[0].get('locked') and not wanted:
             current[0] = dict(current[0], exists=True, value='0')
         plan = ConfigPlan([setting], current)
-        changed = bool(plan.changes)
-        cleaned = CACHE_TYPES if changed and module.params['refresh_cache'] else []
+        saved = bool(plan.changes)
+        # A value an earlier run saved but did not get to clean the caches for (it failed or was stopped) is not in
+        # effect until config_webservice is cleaned: clean what is still invalidated.
+        stale = [cache_type['id'] for cache_type in cache_types or []
+                 if cache_type['invalidated'] and cache_type['id'] in CACHE_TYPES]
+        cleaned = (CACHE_TYPES if saved else stale) if refresh else []
+        changed = saved or bool(cleaned)
         if changed and not module.check_mode:
-            writer.write(plan)
+            if saved:
+                writer.write(plan)
             if cleaned:
                 Caches(module.transport).apply('cleaned', cleaned)
     except MagentoError as error:
         module.fail_from(error)
-    if wanted and changed:
+    if wanted and saved:
         module.warn(OPENED)
     result = dict(changed=changed, allow_anonymous_guest_access=wanted, cleaned_cache_types=cleaned)
     if module._diff:
         result['diff'] = {'before': {'allow_anonymous_guest_access': not wanted},
-                          'after': {'allow_anonymous_guest_access': wanted}} if changed else {'before': {}, 'after': {}}
+                          'after': {'allow_anonymous_guest_access': wanted}} if saved else {'before': {}, 'after': {}}
     module.exit_json(**result)
 
 

@@ -255,3 +255,30 @@ def test_concurrent_duplicate_creates(emulator_root, tmp_path):
             assert response['error']['message'] == 'The integration with name "Racer" exists.'
     response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert len(response['results'][0]['integrations']) == 1
+
+
+def test_expect_writes_only_when_the_integration_is_as_read(emulator_root):
+    response, _code = run(emulator_root, create_action(name='Guarded', email=''))
+    read = response['results'][0]['integration']
+    iid = read['integration_id']
+    expect = {'email': None, 'endpoint': read['endpoint'], 'identity_link_url': read['identity_link_url'],
+              'all_resources': read['all_resources'], 'resources': read['resources']}
+    # As read (an empty e-mail is stored as '' and expected as null: the same): the update runs.
+    response, code = run(emulator_root, create_action(name='Guarded', email='a@acme.example', action='integration.update',
+                                                      integration_id=iid, expect=expect))
+    assert code == 0 and response['results'][0]['integration']['email'] == 'a@acme.example'
+    # The same stale read again: refused, nothing written.
+    response, code = run(emulator_root, create_action(name='Guarded', email='b@acme.example', action='integration.update',
+                                                      integration_id=iid, expect=expect))
+    assert code == 1 and response['error']['kind'] == 'conflict'
+    assert response['error']['message'] == ('Integration "Guarded" changed since it was read (email): another process '
+                                            'wrote it meanwhile.')
+    response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
+    assert response['results'][0]['integration']['email'] == 'a@acme.example'
+    # A token action expecting the inactive state it read is refused once another run activated it.
+    run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
+    response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False,
+                                         'expect': {'status': 0, 'token': {'type': None, 'rows': 0}}})
+    assert code == 1 and response['error']['kind'] == 'conflict' and '(status, token)' in response['error']['message']
+    response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
+    assert response['results'][0]['integration']['token'] == {'type': 'access', 'rows': 1}

@@ -48,7 +48,7 @@ ALLOW = 'webapi/webapisecurity/allow_insecure'
 STARTUP_WARNING = '\nWarning: Module "redis" is already loaded in Unknown on line 0\n'
 
 # Each row: id, module, args (@name@ = fault-<id>; @closed_url@, @tls_url@, @connector@ are filled in at run time),
-# fault (the faults file), expect (fail | recover), fragments of the message, what the failure leaves
+# fault (the faults file), expect (fail | recover | warn), fragments of the message, what the failure leaves
 # (unchanged | inactive | whole | partial | any), what convergence means (integration | authorized | config | guest),
 # and optional keys: setup (create | authorize), fault_args (only for the faulted run), prepare (config values set
 # before, bin/magento config:set), clear_tasks (before the rerun), uses ((rule key, count, least, most) answered
@@ -77,8 +77,9 @@ CASES = [
          fault={'bridge_output': {'stdout': '[]\n', 'exit': 0}}, expect='fail', fragments=['bridge'],
          leaves='unchanged', converge='integration', changed=True),
     dict(id='bridge-startup-warning', module='magento_integration_auth', args={}, setup='authorize',
-         fault={'bridge_output': {'json': True, 'stdout': STARTUP_WARNING}}, expect='fail',
-         fragments=['printed no JSON', 'Module "redis" is already loaded'],
+         # PHP start-up warnings before the answer: the answer is read, the noise becomes a task warning
+         fault={'bridge_output': {'json': True, 'stdout': STARTUP_WARNING}}, expect='warn',
+         fragments=['PHP printed this before the Magento bridge', 'Module "redis" is already loaded'],
          leaves='unchanged', converge='authorized', changed=False),
     dict(id='db-down-config', module='magento_config', args={'path': LOCALE, 'value': 'fr_FR'},
          fault={'db_down': True}, expect='fail',
@@ -154,8 +155,9 @@ CASES = [
          clear_tasks=[{M + 'magento_config': {'path': EXPIRATION, 'state': 'absent'}}],
          leaves='inactive', converge='authorized', changed=True),
 ]
-TALLY = {'injected': 0, 'failed_cleanly': 0, 'recovered': 0, 'converged': 0, 'not_clean': [], 'not_converged': []}
+TALLY = {'injected': 0, 'failed_cleanly': 0, 'recovered': 0, 'warned': 0, 'converged': 0, 'not_clean': [], 'not_converged': []}
 SUMMARY = ('faults: {injected} injected, {failed_cleanly} failed cleanly, {recovered} recovered by retry, '
+           '{warned} succeeded with a warning, '
            '{converged} converged after clearing; not clean: {not_clean}; not converged: {not_converged}')
 
 
@@ -450,7 +452,10 @@ def check_failure(case, store, outcome, output, env, secrets, before):
             problems.append('the task did not fail')
         problems += ['message lacks %r' % fragment for fragment in fill(case['fragments'], env) if fragment not in msg]
     elif outcome.get('failed'):
-        problems.append('the task failed instead of retrying: %s' % msg)
+        problems.append('the task failed instead of %s: %s' % ('warning' if case['expect'] == 'warn' else 'retrying', msg))
+    if case['expect'] == 'warn':
+        warned = ' '.join(outcome.get('warnings') or [])
+        problems += ['no warning with %r' % fragment for fragment in fill(case['fragments'], env) if fragment not in warned]
     if checks.TRACEBACK in output or checks.TRACEBACK in str(outcome.get('module_stderr', '')):
         problems.append('a Python traceback in the output')
     if outcome.get('failed') and 'error_kind' not in outcome:
@@ -525,6 +530,8 @@ def test_fault(world, case):
         TALLY['not_clean'].append(case['id'])
     elif case['expect'] == 'fail':
         TALLY['failed_cleanly'] += 1
+    elif case['expect'] == 'warn':
+        TALLY['warned'] += 1
     else:
         TALLY['recovered'] += 1
     if not_converged:

@@ -344,13 +344,30 @@ class _HostFaults(object):
         return response, code
 
 
+def _check_expected(executor, action):
+    row = integrations.load_or_fail(executor.conn, action['integration_id'])
+    current = integrations.normalise(executor.conn, row)
+    # An empty string and NULL are the same stored e-mail or URL.
+    changed = sorted(key for key, value in action['expect'].items() if (current.get(key) or None) != (value or None))
+    if changed:
+        raise BridgeError('conflict', 'Integration "%s" changed since it was read (%s): another process wrote it meanwhile.'
+                          % (row['name'], ', '.join(changed)))
+
+
 def _run_actions(executor, actions, host):
     results = []
     for index, action in enumerate(actions):
         host.reach(index)
         name = action['action']
         try:
-            results.append(ACTIONS[name](executor, _Params(action)))
+            if action.get('expect') is not None and action.get('integration_id') is not None:
+                # Compare-and-write: the integration must still be as the module read it, checked and written in one
+                # transaction (the PHP bridge: SELECT ... FOR UPDATE on the integration row, then the service call).
+                with store.transaction(executor.conn):
+                    _check_expected(executor, action)
+                    results.append(ACTIONS[name](executor, _Params(action)))
+            else:
+                results.append(ACTIONS[name](executor, _Params(action)))
         except (BridgeError, MagentoError) as exc:
             message = _scrub(exc.message, results)
             return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1

@@ -35,7 +35,8 @@ class FakeHost(object):
     """Canned answers per bridge action; records every call so tests can assert on writes."""
 
     def __init__(self):
-        self.handlers = {'acl.resources': lambda action: {'resources': ACL}}
+        self.handlers = {'acl.resources': lambda action: {'resources': ACL},
+                         'cache.status': lambda action: {'types': []}}
         self.calls = []
         self.commands = []
         self.command_results = {}

@@ -67,6 +67,35 @@ def test_php_fatal_error_becomes_a_message_not_a_traceback(tmp_path):
     assert 'PHP Fatal error' in str(error.value)
 
 
+def test_php_start_up_warnings_before_the_answer_are_a_warning_not_a_failure(tmp_path):
+    body = '''print("PHP Warning:  Module 'sodium' already loaded in Unknown on line 0")
+print(json.dumps({"protocol": %d, "ok": True, "results": [{"done": 1}]}))''' % BRIDGE_PROTOCOL
+    t = transport(tmp_path, body)
+    warnings = []
+    t.warn = warnings.append
+    assert t.bridge([{'action': 'acl.resources'}]) == [{'done': 1}]
+    assert len(warnings) == 1 and "Module 'sodium' already loaded" in warnings[0]
+
+
+def test_json_that_is_not_the_bridge_document_is_a_bridge_failure(tmp_path):
+    t = transport(tmp_path, 'print("[]")')
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'acl.resources'}])
+    assert 'printed no JSON' in str(error.value)
+    assert error.value.kind == 'bridge'
+
+
+def test_a_cut_answer_is_not_quoted_in_the_error(tmp_path):
+    # The cut document may hold secrets that were never parsed, so never scrubbed.
+    body = '''sys.stdout.write('{"protocol": 1, "ok": true, "results": [{"credentials": {"consumer_secret": "s3cr3t-value-')
+sys.exit(255)'''
+    t = transport(tmp_path, body)
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'integration.get', 'name': 'x'}])
+    assert 's3cr3t' not in str(error.value)
+    assert 'exited with code 255 and printed no JSON: (no output)' in str(error.value)
+
+
 def test_protocol_mismatch_is_refused(tmp_path):
     t = transport(tmp_path, 'print(json.dumps({"protocol": 99, "ok": True, "results": [{}]}))')
     with pytest.raises(MagentoError) as error:

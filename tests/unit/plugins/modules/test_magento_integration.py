@@ -156,6 +156,27 @@ def test_a_create_lost_to_a_concurrent_run_converges_on_the_winner(host, run_mod
     assert result['integration']['id'] == 7
 
 
+def test_an_update_lost_to_a_concurrent_run_is_refused_then_applied_on_top_of_it(host, run_module):
+    reads, updates = [], []
+    winner = integration(email='other@acme.example', resources=['Magento_Backend::admin', 'Magento_Sales::sales'])
+    host.on('integration.get', lambda action: reads.append(1) or {'integration': integration() if len(reads) == 1 else winner})
+
+    def update(action):
+        updates.append(action)
+        if len(updates) == 1:
+            return MagentoError("Updating integration 'Acme ERP' failed: Integration \"Acme ERP\" changed since it was "
+                                "read (email, resources): another process wrote it meanwhile.", kind='conflict')
+        return {'integration': integration(email=action['email'], resources=action['resources'])}
+
+    host.on('integration.update', update)
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example'})
+    assert not failed and result['changed']
+    # The first write carried what was read; the second one what the winner wrote, keeping its resources.
+    assert updates[0]['expect']['email'] == 'ops@acme.example' and updates[0]['expect']['resources'] == integration()['resources']
+    assert updates[1]['expect']['email'] == 'other@acme.example'
+    assert 'Magento_Sales::sales' in updates[1]['resources'] and 'Magento_Catalog::products' not in updates[1]['resources']
+
+
 # -- list mode (option integrations) ------------------------------------------------------------------------------
 
 def batches(host, monkeypatch):

@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from ansible_collections.commerceops.magento.plugins.module_utils import _authorization, _oauth
+from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.modules import magento_integration_auth
 from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import integration
 
@@ -233,6 +234,28 @@ def test_an_activation_done_meanwhile_by_another_run_is_accepted(host, http, run
     host.on('integration.activate', {'token_created': False, 'integration': active(), 'credentials': ACCESS})
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'direct'})
     assert not failed and result['status'] == 'active' and result['credentials'] == ACCESS
+
+
+def test_an_activation_refused_as_a_conflict_reads_again_and_mints_no_second_token(host, http, run_module):
+    other_run = {'activated': False}
+
+    def get(action):
+        done = other_run['activated']
+        return {'integration': active() if done else integration(), 'credentials': ACCESS if done else CONSUMER}
+
+    def activate(action):
+        # Another run activated it between this run's read and its write: the bridge refuses the write.
+        other_run['activated'] = True
+        return MagentoError('Activating integration \'Acme ERP\' failed: Integration "Acme ERP" changed since it was '
+                            'read (status, token): another process wrote it meanwhile.', kind='conflict')
+    stored(host, None, None)
+    host.on('integration.get', get)
+    host.on('integration.activate', activate)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'flow': 'direct'})
+    assert not failed, result
+    assert result['status'] == 'active' and result['credentials'] == ACCESS and result['verified'] is True
+    activations = [c for c in host.calls if c['action'] == 'integration.activate']
+    assert len(activations) == 1 and activations[0]['expect'] == {'status': 0, 'token': {'type': None, 'rows': 0}}
 
 
 def test_check_mode_accepts_an_integration_an_earlier_check_mode_task_would_create(host, http, run_module):
