@@ -16,7 +16,10 @@ description:
     Switching it on emits a warning that names them.
   - Saved with C(bin/magento config:set), so Magento's own backend model and plugins run.
   - On Magento the change takes effect only when the C(config_webservice) cache type is cleaned. Cleaning C(config) is
-    not enough. With O(refresh_cache=true) the module cleans C(config) and C(config_webservice) after a change, and only then.
+    not enough. With O(refresh_cache=true) the module cleans C(config) and C(config_webservice) after a change.
+  - With O(refresh_cache=true) and no change, it still cleans them when Magento marks C(config_webservice) invalidated,
+    as an earlier run that saved the setting but failed or was stopped before cleaning leaves it. Otherwise the
+    setting this module reports would not be in effect.
 author:
   - commerceops.magento contributors (@commerceops)
 extends_documentation_fragment:
@@ -29,7 +32,9 @@ options:
     type: bool
     required: true
   refresh_cache:
-    description: After a change, clean the cache types that make it take effect. Without it, the change waits for the next cache clean.
+    description:
+      - After a change, clean the cache types that make it take effect. Without it, the change waits for the next cache clean.
+      - Also cleans them without a change while Magento marks C(config_webservice) invalidated.
     type: bool
     default: true
 seealso:
@@ -56,7 +61,9 @@ allow_anonymous_guest_access:
   returned: always
   type: bool
 cleaned_cache_types:
-  description: The cache types cleaned so that the change takes effect (would be cleaned, in check mode); empty without a change.
+  description:
+    - The cache types cleaned so that the setting takes effect (would be cleaned, in check mode).
+    - Empty without a change, unless C(config_webservice) was still invalidated.
   returned: always
   type: list
   elements: str
@@ -97,8 +104,9 @@ def main():
         saved = bool(plan.changes)
         # A value an earlier run saved but did not get to clean the caches for (it failed or was stopped) is not in
         # effect until config_webservice is cleaned: clean what is still invalidated.
-        stale = [cache_type['id'] for cache_type in cache_types or []
-                 if cache_type['invalidated'] and cache_type['id'] in CACHE_TYPES]
+        invalidated = [cache_type['id'] for cache_type in cache_types or [] if cache_type['invalidated']]
+        stale = [cache_type for cache_type in CACHE_TYPES if cache_type in invalidated] \
+            if 'config_webservice' in invalidated else []
         cleaned = (CACHE_TYPES if saved else stale) if refresh else []
         changed = saved or bool(cleaned)
         if changed and not module.check_mode:

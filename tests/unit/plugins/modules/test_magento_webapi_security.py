@@ -52,3 +52,26 @@ def test_check_mode_writes_nothing(host, run_module, setting):
     failed, result = run_module(magento_webapi_security.main, {'allow_anonymous_guest_access': True,
                                                                '_ansible_check_mode': True})
     assert not failed and result['changed'] and host.commands == []
+
+
+def invalidated(host, *types):
+    host.on('cache.status', {'types': [{'id': cache_type, 'invalidated': cache_type in types}
+                                       for cache_type in ('config', 'layout', 'config_webservice')]})
+
+
+def test_a_setting_saved_by_an_interrupted_run_gets_its_caches_cleaned(host, run_module, setting):
+    # Saved, but the run stopped before cache:clean: the value is not in effect until config_webservice is cleaned.
+    setting.update(exists=True, value='1')
+    invalidated(host, 'config', 'config_webservice', 'layout')
+    failed, result = run_module(magento_webapi_security.main, {'allow_anonymous_guest_access': True, '_ansible_diff': True})
+    assert not failed and result['changed']
+    assert host.commands == [['cache:clean', 'config', 'config_webservice']]
+    assert result['cleaned_cache_types'] == ['config', 'config_webservice']
+    assert result['diff'] == {'before': {}, 'after': {}} and 'warnings' not in result
+
+
+def test_only_config_invalidated_does_not_hold_the_setting_back(host, run_module, setting):
+    setting.update(exists=True, value='1')
+    invalidated(host, 'config')
+    failed, result = run_module(magento_webapi_security.main, {'allow_anonymous_guest_access': True})
+    assert not failed and not result['changed'] and host.commands == []
