@@ -216,7 +216,9 @@ stage_molecule() {
 stage_docs() {
     compgen -G 'plugins/modules/*.py' >/dev/null || { skip "no modules yet"; return; }
     ( cd "$ROOT/.cache/collections/ansible_collections/commerceops/magento" || exit 1
-      with_venv antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . )
+      with_venv antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck . ) || return 1
+    say "docs: changelog fragments (antsibull-changelog lint)"
+    with_venv antsibull-changelog lint
 }
 
 stage_package() {
