@@ -149,6 +149,24 @@ for pass in 1 2; do
         break
     fi
     ok "demo run $pass from the installed copy succeeds (changed=$changed)"
+    # The role's summary (extended regular expressions of short fragments: the debug output wraps long lines)
+    if [[ $pass == 1 ]]; then
+        expected=("Config: oauth/consumer/enable_integration_as_bearer" "Caches refreshed: config([\"',]|\$)"
+                  "Demo ERP connector: active, custom access \(7 resources\)" "Demo reporting: active, all access,")
+    else
+        expected=("Config: no change" "Caches refreshed: none" "custom access \(7 resources\), tokens proven"
+                  "Demo reporting: active, all access, tokens proven")
+    fi
+    missing=()
+    for fragment in "${expected[@]}"; do
+        grep -qE -- "$fragment" "$log" || missing+=("$fragment")
+    done
+    if [[ ${#missing[@]} == 0 ]]; then
+        ok "demo run $pass prints the expected summary"
+    else
+        ko "demo run $pass: the summary lacks: ${missing[*]}"
+        sed -n '/Summarize the onboarding/,/PLAY RECAP/p' "$log" | sed 's/^/    /'
+    fi
     if [[ $pass == 2 ]]; then
         if [[ "$changed" == 0 ]]; then
             ok "demo rerun reports changed=0"
