@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the role integration_onboarding against the naive way of scripting the same onboarding.
 
     scripts/bench.sh                     # 1, 10 and 50 integrations, on the emulator

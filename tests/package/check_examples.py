@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check each module's EXAMPLES: valid YAML, and every task of the module uses only options it documents.
 
     ANSIBLE_COLLECTIONS_PATH=... python tests/package/check_examples.py
