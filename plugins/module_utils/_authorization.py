@@ -32,7 +32,10 @@ def expected_token(raw):
     return {'status': raw['status'], 'token': raw['token']}
 
 
-def _exchange_failed(view, error, advice):
+STAYS_INACTIVE = 'The integration stays inactive; rerun the task to start a new exchange.'
+
+
+def _exchange_failed(view, error, advice=STAYS_INACTIVE):
     """A failed step of the HTTP token exchange, naming the integration (list mode runs several)."""
     return MagentoError('The OAuth token exchange of integration %r did not complete: %s %s' % (view['name'], error, advice),
                         kind=error.kind, **error.details)
@@ -323,7 +326,7 @@ class Authorizer(object):
         try:
             request_token, request_secret = http.request_token(consumer['consumer_key'], consumer['consumer_secret'])
         except MagentoError as error:
-            raise _exchange_failed(view, error, 'The integration stays inactive; rerun the task to start a new exchange.')
+            raise _exchange_failed(view, error)
         try:
             access_token, access_secret = http.access_token(consumer['consumer_key'], consumer['consumer_secret'],
                                                             request_token, request_secret, prepared['oauth_verifier'])
@@ -333,7 +336,7 @@ class Authorizer(object):
                 raise _exchange_failed(view, error, 'Magento may have completed the exchange without answering; rerun '
                                        'the task: it finds the integration active and proves its tokens, or starts a '
                                        'new exchange.')
-            raise _exchange_failed(view, error, 'The integration stays inactive; rerun the task to start a new exchange.')
+            raise _exchange_failed(view, error)
         return dict(consumer, access_token=access_token, access_token_secret=access_secret)
 
     def _flow_callback(self, raw, view, base_url):

@@ -165,12 +165,12 @@ def desired_view(params, current, acl_ids, warnings):
     return desired
 
 
-def is_lost_create_race(error, state):
-    """Magento's duplicate-name refusal of a create, or the bridge's refusal of a write to an integration that changed
-    since it was read: another run wrote it after our read."""
-    message = str(error)
-    if getattr(error, 'kind', None) == 'conflict':
+def is_lost_race(error, state):
+    """The bridge's refusal of a write to an integration that changed since it was read, or Magento's duplicate-name
+    refusal of a create: another run wrote it after our read."""
+    if error.kind == 'conflict':
         return True
+    message = str(error)
     return state == 'present' and message.startswith('Creating integration') and 'exists.' in message
 
 

@@ -89,6 +89,16 @@ class MagentoModule(AnsibleModule):
         result.update(details)
         self.fail_json(msg=str(error), error_kind=error.kind, **result)
 
+    def run_converging(self, attempt, lost_race=lambda error: error.kind == 'conflict'):
+        """``(attempt(), retried)``. When another run wrote between the attempt's read and its write (the bridge
+        refused the write: ``lost_race``), read again and converge on that run's result: one more attempt."""
+        try:
+            return attempt(), False
+        except MagentoError as error:
+            if not lost_race(error):
+                raise
+        return attempt(), True
+
     def run_or_fail(self, function, *args, **kwargs):
         try:
             return function(*args, **kwargs)

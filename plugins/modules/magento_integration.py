@@ -218,7 +218,7 @@ from ansible_collections.commerceops.magento.plugins.module_utils._crud import e
 from ansible_collections.commerceops.magento.plugins.module_utils._diff import keyed_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
-    Integrations, check_item_names, check_name, desired_view, is_lost_create_race, item_error, to_view,
+    Integrations, check_item_names, check_name, desired_view, is_lost_race, item_error, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
@@ -324,22 +324,17 @@ def main():
         supports_check_mode=True,
     )
     many = module.params['integrations'] is not None
-    attempt = run_many if many else run
     racing_state = 'present' if not many or any(
         (item['state'] or module.params['state']) == 'present' for item in module.params['integrations']) else 'absent'
     warnings = []
-    retried = False
+
+    def attempt():
+        # A second attempt reads again: only its warnings count. In list mode the writes of the batch before the
+        # refused one are done; the second attempt reports what is left.
+        del warnings[:]
+        return (run_many if many else run)(module, warnings)
     try:
-        try:
-            outcome = attempt(module, warnings)
-        except MagentoError as error:
-            if not is_lost_create_race(error, racing_state):
-                raise
-            # Another run created one between our read and our write: read again and converge on it. In list mode
-            # the writes of the batch before the refused create are done; the second pass reports what is left.
-            warnings = []
-            retried = True
-            outcome = attempt(module, warnings)
+        outcome, retried = module.run_converging(attempt, lambda error: is_lost_race(error, racing_state))
     except MagentoError as error:
         module.fail_from(error)
     for warning in warnings:

@@ -294,19 +294,17 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    authorizer = Authorizer(module)
+    authorizers = []
+
+    def attempt():
+        # Each attempt reads afresh: another run may have activated, rotated or revoked meanwhile.
+        authorizers.append(Authorizer(module))
+        return authorizers[-1].run() if module.params['integrations'] is None else authorizers[-1].run_many()
     try:
-        try:
-            result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
-        except MagentoError as error:
-            if error.kind != 'conflict':
-                raise
-            # Another run activated, rotated or revoked it between our read and our write: read again, converge.
-            authorizer = Authorizer(module)
-            result = authorizer.run() if module.params['integrations'] is None else authorizer.run_many()
+        result, _retried = module.run_converging(attempt)
     except MagentoError as error:
         module.fail_from(error)
-    for warning in authorizer.warnings:
+    for warning in authorizers[-1].warnings:
         module.warn(warning)
     module.exit_json(**result)
 
