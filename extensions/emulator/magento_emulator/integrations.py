@@ -114,8 +114,23 @@ def normalise(conn, row):
         'updated_at': row['updated_at'],
         'all_resources': resources == [acl.ROOT_ALL],
         'resources': resources,
-        'token': {'type': token['type'] if token is not None else None, 'rows': int(rows)},
+        'token': token_state(token, rows),
     }
+
+
+def iso_utc(stamp):
+    """A stored ``YYYY-MM-DD HH:MM:SS`` (UTC, as Magento writes it) as ISO 8601 ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if not stamp or str(stamp).startswith('0000'):
+        return None
+    return str(stamp).replace(' ', 'T', 1) + 'Z'
+
+
+def token_state(token, rows):
+    """INTEGRATION.token: the type, age and revoked flag of the integration token row; never its secrets."""
+    if token is None:
+        return {'type': None, 'rows': int(rows), 'created_at': None, 'revoked': False}
+    return {'type': token['type'], 'rows': int(rows), 'created_at': iso_utc(token['created_at']),
+            'revoked': bool(token['revoked'])}
 
 
 def credentials(conn, root, row):
