@@ -47,6 +47,13 @@ def to_view(raw):
     }
 
 
+def token_view(raw):
+    """The documented, secret-free state of an integration's token: type (``none`` without one), age, revoked."""
+    token = raw.get('token') or {}
+    return {'type': token.get('type') or 'none', 'created_at': token.get('created_at'),
+            'revoked': bool(token.get('revoked'))}
+
+
 def check_name(name):
     if name is None or not name.strip():
         raise MagentoInputError('name must not be empty: give the integration name shown in the admin grid.')

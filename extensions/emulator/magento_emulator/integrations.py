@@ -432,3 +432,48 @@ def revoke(conn, integration_id):
                                    (row['consumer_id'], USER_TYPE_INTEGRATION)).rowcount
         _set_status(conn, row['integration_id'], STATUS_INACTIVE)
     return removed > 0, load(conn, row['integration_id'])
+
+
+# --- test fixtures (magento-emulator token-age / config-integration) ------------------------------
+
+def set_token_created_at(conn, name, created_at):
+    """Move the creation time of the integration's token rows (a test fixture for token ages).
+
+    ``created_at`` is a UTC ``datetime``. Returns (stored name, rows changed); MagentoError when there is no
+    such integration or it has no token.
+    """
+    with store.transaction(conn):
+        row = find_by_name(conn, name)
+        if row is None:
+            raise MagentoError('There is no integration named %r.' % name, kind='not_found', exception=None)
+        changed = 0
+        if row['consumer_id'] is not None:
+            changed = conn.execute('UPDATE oauth_token SET created_at = ? WHERE consumer_id = ? AND user_type = ?',
+                                   (created_at.strftime('%Y-%m-%d %H:%M:%S'), row['consumer_id'],
+                                    USER_TYPE_INTEGRATION)).rowcount
+        if not changed:
+            raise MagentoError('Integration %r has no token: activate it first.' % row['name'], exception=None)
+    return row['name'], changed
+
+
+def declare_config_integration(conn, root, name, email='', resources=None):
+    """What setup:upgrade does for an integration a module declares in etc/integration.xml and the store lacks
+    (SPEC §11): IntegrationService::create with setup_type 1, status 0, permissions from the file."""
+    with store.transaction(conn):
+        created = create(conn, root, name, email=email, all_resources=False, resources=list(resources or []))
+        conn.execute('UPDATE integration SET setup_type = ? WHERE integration_id = ?',
+                     (TYPE_CONFIG, created['integration_id']))
+    return get(conn, created['integration_id'])
+
+
+def remove_config_integration(conn, name):
+    """Test cleanup only: drop a config-based integration with its role and consumer (Magento itself refuses)."""
+    with store.transaction(conn):
+        row = find_by_name(conn, name)
+        if row is None:
+            return None
+        conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
+        acl.remove_permissions(conn, row['integration_id'])
+        if row['consumer_id'] is not None:
+            delete_consumer(conn, row['consumer_id'])
+    return row['name']
