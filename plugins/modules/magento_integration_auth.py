@@ -109,8 +109,8 @@ options:
         O(rotate=true). Its new access token and secret replace the old ones, which Magento then refuses.
       - Whole days, hours or minutes, for example V(90d), V(12h) or V(30m), or combined, V(1d12h).
       - The age is the time since Magento made the token (C(token.created_at) of
-        M(commerceops.magento.magento_integration_info)), by the clock of the host the module runs on. A rotated token is new, so the next run changes nothing until it
-        is older than O(max_token_age) in turn.
+        M(commerceops.magento.magento_integration_info)), by the clock of the host the module runs on.
+      - A rotated token is new, so the next run changes nothing until it is older than O(max_token_age) in turn.
       - Check mode and diff mode report which integrations would be rotated, and why, in RV(rotation).
       - Not set by default, so tokens are not rotated by age.
     type: str
@@ -306,13 +306,13 @@ def main():
                 name=dict(type='str', required=True),
                 flow=dict(type='str', choices=['auto', 'direct', 'exchange', 'callback']),
                 rotate=dict(type='bool'),
-                max_token_age=dict(type='str'),
+                max_token_age=dict(type='str', no_log=False),
                 wait_timeout=dict(type='int'),
             )),
             state=dict(type='str', default='authorized', choices=['authorized', 'revoked']),
             flow=dict(type='str', default='auto', choices=['auto', 'direct', 'exchange', 'callback']),
             rotate=dict(type='bool', default=False),
-            max_token_age=dict(type='str'),
+            max_token_age=dict(type='str', no_log=False),  # an age, not a secret
             wait_timeout=dict(type='int', default=60),
             verify=dict(type='bool', default=True),
             verify_route=dict(type='str', default='/V1/modules'),

@@ -18,7 +18,6 @@ def kind(token):
     return token['type'], token['rows']
 
 
-
 def req(root, *actions, protocol=1):
     return {'protocol': protocol, 'magento_root': root, 'actions': list(actions)}
 
