@@ -226,11 +226,16 @@ def delete(conn, root, integration_id):
         if int(row['setup_type']) == TYPE_CONFIG:
             raise MagentoError("Uninstall the extension to remove integration '%s'." % row['name'], exception=None)
         before = normalise(conn, row)
-        conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
-        acl.remove_permissions(conn, row['integration_id'])
-        if row['consumer_id'] is not None:
-            delete_consumer(conn, row['consumer_id'])
+        _remove(conn, row)
     return before
+
+
+def _remove(conn, row):
+    """The integration row, its role and rules, then its consumer with tokens and nonces (the admin's Delete)."""
+    conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
+    acl.remove_permissions(conn, row['integration_id'])
+    if row['consumer_id'] is not None:
+        delete_consumer(conn, row['consumer_id'])
 
 
 def delete_consumer(conn, consumer_id):
@@ -470,10 +475,6 @@ def remove_config_integration(conn, name):
     """Test cleanup only: drop a config-based integration with its role and consumer (Magento itself refuses)."""
     with store.transaction(conn):
         row = find_by_name(conn, name)
-        if row is None:
-            return None
-        conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
-        acl.remove_permissions(conn, row['integration_id'])
-        if row['consumer_id'] is not None:
-            delete_consumer(conn, row['consumer_id'])
-    return row['name']
+        if row is not None:
+            _remove(conn, row)
+    return None if row is None else row['name']
