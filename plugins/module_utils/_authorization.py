@@ -187,7 +187,9 @@ class Authorizer(object):
         action = None
         if not is_authorized(raw):
             action = 'activate'
-            if raw['token']['rows'] > 0:
+            if raw['token'].get('revoked') and raw['token']['rows'] == 1:
+                step['rotation'] = 'Magento marks the access token revoked and refuses it'
+            elif raw['token']['rows'] > 0:
                 self.warnings.append(
                     "Integration %r had %d token row(s) of type %r left by an earlier, unfinished activation (status %s); "
                     "they are cleared and the integration is activated again." % (

@@ -263,8 +263,8 @@ verification:
       type: dict
 rotation:
   description:
-    - Why the tokens were replaced (in check mode, would be), V(null) when they were not. V(rotate=true), or the age
-      of the access token beyond O(max_token_age). The diff shows it too.
+    - Why the tokens were replaced (in check mode, would be), V(null) when they were not. V(rotate=true), the age
+      of the access token beyond O(max_token_age), or an access token Magento marks revoked. The diff shows it too.
   returned: when O(name) is given
   type: str
   sample: the access token is 121d 3h old (made 2026-08-01T09:00:00Z), older than max_token_age 90d

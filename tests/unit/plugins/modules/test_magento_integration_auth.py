@@ -479,6 +479,8 @@ def test_a_revoked_access_token_is_replaced(host, http, run_module):
     failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
     assert not failed and result['changed']
     assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', True)]
+    assert result['rotation'] == 'Magento marks the access token revoked and refuses it'
+    assert not any('unfinished activation' in warning for warning in result.get('warnings', []))
 
 
 def test_list_mode_max_token_age_top_level_and_per_item(host, http, run_module, monkeypatch):
