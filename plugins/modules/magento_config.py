@@ -172,6 +172,7 @@ SETTING_OPTIONS = dict(
     lock=dict(type='str', default='none', choices=['none', 'env', 'config']),
 )
 
+
 def main():
     single = dict((name, dict(spec, required=False)) for name, spec in SETTING_OPTIONS.items())
     module = MagentoModule(

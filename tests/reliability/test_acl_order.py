@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from conftest import REPO, record
+from conftest import record
 from store_checks import digest
 
 M = 'commerceops.magento.'
