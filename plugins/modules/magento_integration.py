@@ -345,8 +345,8 @@ def main():
         outcome, retried = module.run_converging(attempt)
     except MagentoError as error:
         module.fail_from(error)
-    after = dict(zip(reads[-1], outcome['objects'] if many else [outcome['object']]))
     if retried:
+        after = dict(zip(reads[-1], outcome['objects'] if many else [outcome['object']]))
         warnings.extend(filter(None, (overwrite_warning(name, reads[0].get(name), reads[1][name], after[name])
                                       for name in reads[1])))
     for warning in warnings:
