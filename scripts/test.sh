@@ -11,6 +11,9 @@
 # Environment:
 #   MAGENTO_ROOT, MAGENTO_BASE_URL, MAGENTO_PHP  test a real Magento instead of the emulator
 #                                                (integration stage; passed through ansible-test)
+#                                                Without them the integration stage runs the first
+#                                                core on fresh emulated stores, the second on one
+#                                                store with a history (docs/development.md)
 #   SANITY_OLD=full|subset|none                  sanity on the oldest core (default: full)
 #   KEEP_GOING=1                                 run the remaining stages after a failure
 set -uo pipefail
@@ -75,23 +78,32 @@ sync_copy() {
     git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
         [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"
     done | tar --null -T - -c | tar -x -C "$AT_DIR"
-    # a real Magento, if named, reaches the targets as extra vars (ansible-test
-    # passes only a fixed list of environment variables through)
-    if [[ -n "${MAGENTO_ROOT:-}" ]]; then
-        mkdir -p "$AT_DIR/tests/integration"
-        {
-            echo "# written by scripts/test.sh from the environment"
-            printf 'MAGENTO_ROOT: %s\n' "$(json_str "$MAGENTO_ROOT")"
-            printf 'MAGENTO_BASE_URL: %s\n' "$(json_str "${MAGENTO_BASE_URL:-}")"
-            printf 'MAGENTO_PHP: %s\n' "$(json_str "${MAGENTO_PHP:-php}")"
-        } > "$AT_DIR/tests/integration/integration_config.yml"
-    fi
+    write_integration_config
     (
         cd "$AT_DIR" || exit 1
         [[ -d .git ]] || git init -q
         git add -A >/dev/null 2>&1
-        git add -f tests/integration/integration_config.yml >/dev/null 2>&1 || true
     )
+}
+# A real Magento, if named, reaches the targets as variables of integration_config.yml
+# (ansible-test passes only a fixed list of environment variables through); so does
+# the directory of an emulated store with a history (write_integration_config DIR).
+write_integration_config() {  # write_integration_config [history_root]
+    local config="$AT_DIR/tests/integration/integration_config.yml"
+    rm -f "$config"
+    if [[ -n "${MAGENTO_ROOT:-}" || -n "${1:-}" ]]; then
+        mkdir -p "$AT_DIR/tests/integration"
+        {
+            echo "# written by scripts/test.sh from the environment"
+            if [[ -n "${MAGENTO_ROOT:-}" ]]; then
+                printf 'MAGENTO_ROOT: %s\n' "$(json_str "$MAGENTO_ROOT")"
+                printf 'MAGENTO_BASE_URL: %s\n' "$(json_str "${MAGENTO_BASE_URL:-}")"
+                printf 'MAGENTO_PHP: %s\n' "$(json_str "${MAGENTO_PHP:-php}")"
+            fi
+            [[ -z "${1:-}" ]] || printf 'MAGENTO_HISTORY_ROOT: %s\n' "$(json_str "$1")"
+        } > "$config"
+    fi
+    [[ ! -d "$AT_DIR/.git" ]] || ( cd "$AT_DIR" && git add -A -f tests/integration >/dev/null 2>&1 ) || true
 }
 json_str() { "$VENV_NEW/bin/python" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
@@ -184,17 +196,29 @@ stage_integration() {
     [[ -d tests/integration/targets ]] || { skip "tests/integration/targets does not exist"; return; }
     local v t0 rc=0
     sync_copy
+    local history=""
     if [[ -n "${MAGENTO_ROOT:-}" ]]; then
         say "integration: against the real Magento at MAGENTO_ROOT=$MAGENTO_ROOT (${MAGENTO_BASE_URL:-no MAGENTO_BASE_URL})"
     else
         say "integration: against the emulator (set MAGENTO_ROOT, MAGENTO_BASE_URL, MAGENTO_PHP for a real Magento)"
+        history="$(mktemp -d "${TMPDIR:-/tmp}/magento-history.XXXXXX")"
     fi
     for v in "$VENV_NEW" "$VENV_OLD"; do
         t0=$SECONDS
-        say "integration: ansible-core $(core_of "$v")"
+        # the first core: a fresh emulated store for each target; the second: one store
+        # with a history for all targets (setup_magento_emulator/tasks/history.yml)
+        if [[ -n "$history" && "$v" == "$VENV_OLD" ]]; then
+            say "integration: ansible-core $(core_of "$v"), every target on one emulated store with a history ($history)"
+            write_integration_config "$history"
+        else
+            say "integration: ansible-core $(core_of "$v")${history:+, a fresh emulated store for each target}"
+            write_integration_config
+        fi
         ansible_test "$v" integration --venv --python "$PY_TEST_VERSION" --requirements || rc=1
         say "integration on $(core_of "$v") took $((SECONDS - t0))s"
     done
+    write_integration_config
+    [[ -z "$history" ]] || rm -rf "$history"
     return $rc
 }
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: magento_ci_state
 short_description: Test-only digest of the Magento emulator's state
-description: Hashes the emulator's database rows, app/etc files and cache folder. Not shipped for use.
+description:
+  - Hashes the emulator's database rows, app/etc files and cache folder. Not shipped for use.
+  - C(parts) has one digest for each table and each folder, to name what changed.
 options:
   magento_root:
     description: The emulator's root.
@@ -29,26 +31,33 @@ def main():
     root = module.params['magento_root']
     database = os.path.join(root, 'var', 'magento.sqlite')
     if not os.path.exists(database):
-        module.exit_json(changed=False, emulator=False, digest=None, rows={})
+        module.exit_json(changed=False, emulator=False, digest=None, rows={}, parts={})
     digest = hashlib.sha256()
     rows = {}
+    parts = {}
     connection = sqlite3.connect('file:%s?mode=ro' % database, uri=True)
     try:
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         for table in tables:
             content = sorted(repr(tuple(row)) for row in connection.execute('SELECT * FROM "%s"' % table))
             rows[table] = len(content)
-            digest.update(('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8'))
+            text = ('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8')
+            digest.update(text)
+            parts[table] = hashlib.sha256(text).hexdigest()
     finally:
         connection.close()
     for folder in ('app/etc', 'var/cache'):
         base = os.path.join(root, folder)
+        part = hashlib.sha256()
         for directory, _dirs, files in sorted(os.walk(base)):
             for name in sorted(files):
                 path = os.path.join(directory, name)
                 with open(path, 'rb') as handle:
-                    digest.update(path[len(root):].encode('utf-8') + b'\0' + handle.read())
-    module.exit_json(changed=False, emulator=True, digest=digest.hexdigest(), rows=rows)
+                    text = path[len(root):].encode('utf-8') + b'\0' + handle.read()
+                digest.update(text)
+                part.update(text)
+        parts[folder] = part.hexdigest()
+    module.exit_json(changed=False, emulator=True, digest=digest.hexdigest(), rows=rows, parts=parts)
 
 
 if __name__ == '__main__':
