@@ -24,7 +24,7 @@ cd "$ROOT" || exit 2
 ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs package)
 
 if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,20p' "$0"; exit 0; fi
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,18p' "$0"; exit 0; fi
 
 if [[ ! -f .venv/env.sh ]]; then
     echo "[test] .venv/env.sh missing: run scripts/bootstrap.sh first" >&2

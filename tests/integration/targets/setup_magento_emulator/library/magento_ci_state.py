@@ -10,7 +10,7 @@ module: magento_ci_state
 short_description: Test-only digest of the Magento emulator's state
 description:
   - Hashes the emulator's database rows, app/etc files and cache folder. Not shipped for use.
-  - C(parts) has one digest for each table and each folder, to name what changed.
+  - C(parts) has one digest for each table, for app/etc and for the cache's invalidated flags, to name what changed.
 options:
   magento_root:
     description: The emulator's root.
@@ -46,17 +46,23 @@ def main():
             parts[table] = hashlib.sha256(text).hexdigest()
     finally:
         connection.close()
+    # parts: the cache's entries are left out (a target may clean them; Magento writes them again), its
+    # invalidated flags are not
+    parts['app/etc'] = hashlib.sha256()
+    parts['var/cache/invalidated.json'] = hashlib.sha256()
     for folder in ('app/etc', 'var/cache'):
         base = os.path.join(root, folder)
-        part = hashlib.sha256()
         for directory, _dirs, files in sorted(os.walk(base)):
             for name in sorted(files):
                 path = os.path.join(directory, name)
                 with open(path, 'rb') as handle:
                     text = path[len(root):].encode('utf-8') + b'\0' + handle.read()
                 digest.update(text)
-                part.update(text)
-        parts[folder] = part.hexdigest()
+                part = parts.get(path[len(root) + 1:], parts['app/etc'] if folder == 'app/etc' else None)
+                if part is not None:
+                    part.update(text)
+    parts['app/etc'] = parts['app/etc'].hexdigest()
+    parts['var/cache/invalidated.json'] = parts['var/cache/invalidated.json'].hexdigest()
     module.exit_json(changed=False, emulator=True, digest=digest.hexdigest(), rows=rows, parts=parts)
 
 
