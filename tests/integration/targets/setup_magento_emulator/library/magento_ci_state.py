@@ -10,7 +10,8 @@ module: magento_ci_state
 short_description: Test-only digest of the Magento emulator's state
 description:
   - Hashes the emulator's database rows, app/etc files and cache folder. Not shipped for use.
-  - C(parts) has one digest for each table, for app/etc and for the cache's invalidated flags, to name what changed.
+  - C(parts) has one digest for each table, for app/etc and for the cache's invalidated flags, to name what changed;
+    they leave out when a row was written, and the ids of config values and flags.
 options:
   magento_root:
     description: The emulator's root.
@@ -24,6 +25,9 @@ import os
 import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
+
+PART_SKIP = ('updated_at', 'last_update')
+NATURAL_KEY_IDS = {'core_config_data': 'config_id', 'flag': 'flag_id'}
 
 
 def main():
@@ -39,11 +43,17 @@ def main():
     try:
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         for table in tables:
-            content = sorted(repr(tuple(row)) for row in connection.execute('SELECT * FROM "%s"' % table))
+            cursor = connection.execute('SELECT * FROM "%s"' % table)
+            table_rows = cursor.fetchall()
+            content = sorted(repr(tuple(row)) for row in table_rows)
             rows[table] = len(content)
-            text = ('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8')
-            digest.update(text)
-            parts[table] = hashlib.sha256(text).hexdigest()
+            digest.update(('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8'))
+            # a table's part leaves out when a row was written and, where a row has a natural key, its id:
+            # a value put back is the same value
+            keep = [i for i, column in enumerate(cursor.description)
+                    if column[0] not in PART_SKIP and column[0] != NATURAL_KEY_IDS.get(table)]
+            content = sorted(repr(tuple(row[i] for i in keep)) for row in table_rows)
+            parts[table] = hashlib.sha256('\n'.join(content).encode('utf-8')).hexdigest()
     finally:
         connection.close()
     # parts: the cache's entries are left out (a target may clean them; Magento writes them again), its
