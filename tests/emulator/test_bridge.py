@@ -217,32 +217,30 @@ def php(root, *args, stdin=''):
                           text=True, timeout=60)
 
 
-def bridge_file(tmp_path, protocol=1):
-    path = tmp_path / 'commerceops-magento-bridge.php'
-    path.write_text('<?php\n// commerceops-magento-bridge protocol=%d\nexit(0);\n' % protocol)
-    return str(path)
-
-
-def test_fake_php_runs_the_bridge(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
+def test_fake_php_runs_the_bridge(emulator_root, bridge_script):
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, create_action('x'),
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, create_action('x'),
                                                                           create_action('X'))))
     assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'magento'
 
 
-def test_fake_php_marker_protocol_mismatch(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path, 9), stdin=json.dumps(req(emulator_root)))
+def test_fake_php_marker_protocol_mismatch_in_the_python_copy(emulator_root, tmp_path, monkeypatch):
+    # The Python copy answers for a script whose marker names another protocol (the real PHP reads its own constant).
+    monkeypatch.setenv('MAGENTO_EMULATOR_PHP', 'none')
+    path = tmp_path / 'commerceops-magento-bridge.php'
+    path.write_text('<?php\n// commerceops-magento-bridge protocol=9\nexit(0);\n')
+    done = php(emulator_root, str(path), stdin=json.dumps(req(emulator_root)))
     assert done.returncode == 1
     error = json.loads(done.stdout)['error']
     assert error['kind'] == 'protocol'
     assert error['message'] == 'Bridge protocol 1 cannot answer a request of protocol 9.'
 
 
-def test_concurrent_duplicate_creates(emulator_root, tmp_path):
-    script = bridge_file(tmp_path)
+def test_concurrent_duplicate_creates(emulator_root, bridge_script):
+    script = bridge_script
     body = json.dumps(req(emulator_root, create_action('Racer')))
     procs = [subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for dummy in range(4)]

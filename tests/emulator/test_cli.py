@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from magento_emulator import cli, crypto, fakephp, store
+from magento_emulator import cache, cli, crypto, fakephp, store
 
 LAUNCHER = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'extensions', 'emulator',
                                         'magento-emulator'))
@@ -40,7 +40,7 @@ def test_env_php(emulator_root):
         return
     data = phparray.load(text)
     assert data['crypt']['key'] == key
-    assert list(data['cache_types']) == list(cli.CACHE_TYPES)
+    assert list(data['cache_types']) == list(cache.TYPE_IDS)
     assert all(v == 1 for v in data['cache_types'].values())
     assert data['backend'] == {'frontName': 'admin'}
 

@@ -22,13 +22,6 @@ def no_columns(monkeypatch):
     monkeypatch.delenv('COLUMNS', raising=False)
 
 
-@pytest.fixture
-def bridge_script(tmp_path):
-    path = tmp_path / 'commerceops-magento-bridge.php'
-    path.write_text('<?php\n// commerceops-magento-bridge protocol=1\nexit(0);\n')
-    return str(path)
-
-
 def php(root, *args, stdin=''):
     return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, check=False, capture_output=True,
                           text=True, timeout=60)
@@ -184,7 +177,7 @@ def test_db_down_fails_the_bridge_bootstrap(emulator_root, bridge_script):
         done = bridge(emulator_root, bridge_script, create('acme'), {'action': 'system.info'})
         assert done.returncode == 1
         response = json.loads(done.stdout)
-        assert response == {'protocol': 1, 'ok': False, 'magento_version': None, 'results': [],
+        assert response == {'protocol': 1, 'ok': False, 'magento_version': '2.4.7-p3', 'results': [],
                             'error': {'index': 0, 'action': 'integration.create', 'kind': 'bootstrap',
                                       'exception': 'Zend_Db_Adapter_Exception',
                                       'message': 'SQLSTATE[HY000] [2002] Connection refused'}}

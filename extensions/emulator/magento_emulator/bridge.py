@@ -23,6 +23,7 @@ class BridgeError(Exception):
         self.kind = kind
         self.message = message
         self.exception = exception
+        self.version = None   # Magento's version, if the bridge had read it when this happened
 
 
 def _input(message):
@@ -235,6 +236,8 @@ def _php_string(value):
 
 
 def _bootstrap_problem(root):
+    """Why Magento cannot boot, or None. The error's ``version``: a database failure comes after the bridge has read
+    Magento's version (ProductMetadata needs no database), a missing file before."""
     root = root.rstrip('/') or '/'
     if not os.path.isfile(os.path.join(root, 'app', 'bootstrap.php')):
         return BridgeError('bootstrap', '%s/app/bootstrap.php does not exist: is magento_root a Magento '
@@ -244,7 +247,9 @@ def _bootstrap_problem(root):
         return BridgeError('bootstrap', 'The configuration file "%s" is not readable.' % env,
                            'Magento\\Framework\\Exception\\FileSystemException')
     if not os.path.isfile(store.db_path(root)):
-        return BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory', 'PDOException')
+        problem = BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory', 'PDOException')
+        problem.version = MAGENTO_VERSION
+        return problem
     return None
 
 
@@ -396,11 +401,11 @@ def execute(request, request_protocol=None):
     root = os.path.abspath(request['magento_root'])
     problem = _bootstrap_problem(root)
     if problem is not None:
-        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), None), 1
+        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), problem.version), 1
     host = _HostFaults(root, [action['action'] for action in actions])
     if host.down is not None:
         message = str(host.down.get('message') or faults.DB_DOWN_MESSAGE)
-        return _response([], _error(0, first, 'bootstrap', message, faults.DB_DOWN_EXCEPTION), None), 1
+        return _response([], _error(0, first, 'bootstrap', message, faults.DB_DOWN_EXCEPTION)), 1
     executor = Executor(root)
     try:
         response, code = _run_actions(executor, actions, host)

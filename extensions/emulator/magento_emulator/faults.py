@@ -69,7 +69,8 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     Magento's database is unreachable. The bridge fails in its bootstrap, as the PHP bridge reports
     Magento's ``Zend_Db_Adapter_Exception``: exit 1, error ``kind`` ``bootstrap``, ``exception``
     ``Zend_Db_Adapter_Exception``, ``message`` (default ``SQLSTATE[HY000] [2002] Connection
-    refused``), ``magento_version`` null, nothing run. ``bin/magento config:set`` / ``config:show``
+    refused``), ``magento_version`` set (the version is read before the database), nothing run.
+    ``bin/magento config:set`` / ``config:show``
     fail with the exception chain in Symfony's error blocks on stderr (``In Abstract.php line 144:``
     for the adapter exception, ``In Abstract.php line 128:`` for the PDOException), exit 1; the
     ``cache:*`` commands keep working (the file cache needs no database).
