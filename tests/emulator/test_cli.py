@@ -77,6 +77,7 @@ def test_php_bin_magento_dispatch(emulator_root, monkeypatch):
     fake = type(sys)('magento_emulator.cli_magento')
     fake.main = lambda root, args: calls.append((root, args)) or 7
     monkeypatch.setitem(sys.modules, 'magento_emulator.cli_magento', fake)
+    monkeypatch.setattr(sys.modules['magento_emulator'], 'cli_magento', fake, raising=False)
     code = fakephp.main([os.path.join(emulator_root, 'bin', 'magento'), 'cache:status'])
     assert code == 7 and calls == [(emulator_root, ['cache:status'])]
 

@@ -81,9 +81,12 @@ class _Params(object):
         return value
 
     def items(self):
+        """Config items: a list of objects, every path checked before any scope (the PHP bridge's order)."""
         value = self.action.get('items')
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _input('The parameter "items" must be a list of {"path", "scope", "scope_code"} objects.')
+            raise _input('The parameter "items" must be a list of {path, scope, scope_code}.')
+        for item in value:
+            _Params(item).string('path', allow_empty=False)
         return value
 
 
@@ -129,9 +132,13 @@ class Executor(object):
 
     # -- actions
     def system_info(self, p):
+        from magento_emulator import config
+
+        def effective(path):   # what ScopeConfig reads: a value deployed in env.php/config.php wins
+            value = config.read_value(self.root, path, conn=self.conn)
+            return '' if value is None else value
         return {'magento_version': MAGENTO_VERSION, 'edition': MAGENTO_EDITION, 'mode': _env_mode(self.root),
-                'base_url': store.get_config(self.conn, 'web/unsecure/base_url'),
-                'secure_base_url': store.get_config(self.conn, 'web/secure/base_url')}
+                'base_url': effective('web/unsecure/base_url'), 'secure_base_url': effective('web/secure/base_url')}
 
     def acl_resources(self, p):
         return {'resources': acl.resources()}
@@ -349,11 +356,39 @@ class _HostFaults(object):
         return response, code
 
 
+def _php_empty(value):
+    """PHP's falsiness of a JSON value (what ``?:`` tests)."""
+    return (value is None or value is False or value in ('', '0') or (isinstance(value, (list, dict)) and not value)
+            or (type(value) in (int, float) and value == 0))
+
+
+def _php_identical(first, second):
+    """PHP's ``===`` of two JSON values decoded as arrays: same types, same keys in the same order."""
+    if isinstance(first, dict) or isinstance(second, dict):
+        first = first if isinstance(first, dict) else dict(enumerate(first)) if isinstance(first, list) else first
+        second = second if isinstance(second, dict) else dict(enumerate(second)) if isinstance(second, list) else second
+        if not (isinstance(first, dict) and isinstance(second, dict)) or list(first) != list(second):
+            return False
+        return all(_php_identical(first[key], second[key]) for key in first)
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(_php_identical(a, b) for a, b in zip(first, second))
+    return type(first) is type(second) and first == second
+
+
+def _expecting(action):
+    """Whether the action is guarded (the PHP bridge's test: an array ``expect`` and an ``integration_id``)."""
+    return isinstance(action.get('expect'), (dict, list)) and action.get('integration_id') is not None
+
+
 def _check_expected(executor, action):
     row = integrations.load_or_fail(executor.conn, action['integration_id'])
     current = integrations.normalise(executor.conn, row)
-    # An empty string and NULL are the same stored e-mail or URL.
-    changed = sorted(key for key, value in action['expect'].items() if (current.get(key) or None) != (value or None))
+    expect = action['expect']
+    # A key the integration lacks differs (a misspelled key must not pass); an empty string and NULL are the same
+    # stored e-mail or URL. The changed keys are named in the request's order.
+    changed = [str(key) for key, value in (expect.items() if isinstance(expect, dict) else enumerate(expect))
+               if key not in current or not _php_identical(None if _php_empty(current[key]) else current[key],
+                                                           None if _php_empty(value) else value)]
     if changed:
         raise BridgeError('conflict', 'Integration "%s" changed since it was read (%s): another process wrote it meanwhile.'
                           % (row['name'], ', '.join(changed)))
@@ -365,7 +400,7 @@ def _run_actions(executor, actions, host):
         host.reach(index)
         name = action['action']
         try:
-            if action.get('expect') is not None and action.get('integration_id') is not None:
+            if _expecting(action):
                 # Compare-and-write: the integration must still be as the module read it, checked and written in one
                 # transaction (the PHP bridge: SELECT ... FOR UPDATE on the integration row, then the service call).
                 with store.transaction(executor.conn):
