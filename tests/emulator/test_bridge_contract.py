@@ -250,6 +250,20 @@ def test_refusals(pair):
     pair.on_both(sql('DELETE FROM authorization_role WHERE user_type = ?', '1'))
     code, response = pair.ask({'action': 'integration.get', 'integration_id': 1})
     assert response['results'][0]['integration']['resources'] == []
+    # An integration whose consumer is gone (only a hand-edited database has one).
+    pair.on_both(sql('UPDATE integration SET consumer_id = NULL WHERE integration_id = 1'))
+    pair.ask({'action': 'integration.get', 'integration_id': 1, 'with_secrets': True})
+    pair.ask(act('prepare_exchange', reauthorize=False))
+    pair.ask(act('post_to_consumer', reauthorize=False))
+
+
+def test_fatal_error_in_magento_is_answered_by_the_bridge(pair):
+    pair.on_both(lambda root: faults.write(root, {'bridge_fatal': {'actions': 'integration.activate', 'caught': True,
+                                                                   'count': 1}}))
+    code, response = pair.ask(create(), act('activate', reauthorize=False), {'action': 'integration.list'})
+    assert code == 1 and response['error']['kind'] == 'internal' and response['error']['index'] == 1
+    assert response['error']['message'] == faults.FATAL_MESSAGE and len(response['results']) == 1
+    pair.ask(act('activate', reauthorize=False))
 
 
 @pytest.mark.parametrize('action', [
@@ -257,6 +271,8 @@ def test_refusals(pair):
     create(name='  '),
     create(name=7),
     {'action': 'integration.create', 'name': 'x', 'email': '', 'endpoint': '', 'identity_link_url': ''},
+    {'action': 'integration.create', 'name': 'x', 'email': '', 'endpoint': '', 'identity_link_url': '',
+     'all_resources': True},
     create(resources='Magento_Backend::store'),
     create(resources=['a', 3]),
     create(resources={'a': 'b'}),

@@ -22,6 +22,17 @@ def no_columns(monkeypatch):
     monkeypatch.delenv('COLUMNS', raising=False)
 
 
+@pytest.fixture(autouse=True, params=['php', 'python'])
+def bridge_kind(request, monkeypatch):
+    """Every bridge fault holds for the shipped PHP bridge (real PHP) and for its Python copy alike."""
+    from magento_emulator import realphp
+    if request.param == 'php' and realphp.find() is None:
+        pytest.skip('no PHP 7.4+ with pdo_sqlite and sodium')
+    if request.param == 'python':
+        monkeypatch.setenv('MAGENTO_EMULATOR_PHP', 'none')
+    return request.param
+
+
 def php(root, *args, stdin=''):
     return subprocess.run([os.path.join(root, 'bin', 'php')] + list(args), input=stdin, check=False, capture_output=True,
                           text=True, timeout=60)
@@ -100,6 +111,18 @@ def test_bridge_fatal_after_the_actions_loses_the_response(emulator_root, bridge
     done = bridge(emulator_root, bridge_script, create('written'))
     assert done.returncode == 255 and done.stdout.startswith('\nFatal error: ') and done.stderr == ''
     assert names(emulator_root) == ['written']
+
+
+def test_bridge_fatal_caught_is_answered_by_the_bridges_handler(emulator_root, bridge_script):
+    faults.write(emulator_root, {'bridge_fatal': {'actions': 'integration.delete', 'caught': True, 'message': 'Boom',
+                                                  'count': 1}})
+    done = bridge(emulator_root, bridge_script, create('kept'), {'action': 'integration.delete', 'integration_id': 1},
+                  {'action': 'system.info'})
+    assert done.returncode == 1
+    response = json.loads(done.stdout)
+    assert len(response['results']) == 1 and response['error'] == {
+        'index': 1, 'action': 'integration.delete', 'kind': 'internal', 'exception': None, 'message': 'Boom'}
+    assert names(emulator_root) == ['kept'] and left(emulator_root) is None
 
 
 # ---------------------------------------------------------------------------------------------- bridge_output

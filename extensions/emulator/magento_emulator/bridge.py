@@ -343,6 +343,8 @@ class _HostFaults(object):
         if self._strikes(self.delay, self.delay_at, index):
             faults.sleep(self.delay)
         if self._strikes(self.fatal, self.fatal_at, index):
+            if self.fatal.get('caught') and index < self.total:   # the bridge's fatal-error handler answers
+                raise BridgeError('internal', faults.fatal_message(self.fatal))
             raise faults.php_fatal(self.fatal, self.root)
         if self._strikes(self.output, self.output_at, index) and not self.output.get('json'):
             raise faults.ProcessExit(faults.exit_code(self.output), faults.output_text(self.output),
@@ -397,9 +399,9 @@ def _check_expected(executor, action):
 def _run_actions(executor, actions, host):
     results = []
     for index, action in enumerate(actions):
-        host.reach(index)
         name = action['action']
         try:
+            host.reach(index)
             if _expecting(action):
                 # Compare-and-write: the integration must still be as the module read it, checked and written in one
                 # transaction (the PHP bridge: SELECT ... FOR UPDATE on the integration row, then the service call).
@@ -408,6 +410,8 @@ def _run_actions(executor, actions, host):
                     results.append(ACTIONS[name](executor, _Params(action)))
             else:
                 results.append(ACTIONS[name](executor, _Params(action)))
+        except faults.ProcessExit:
+            raise
         except (BridgeError, MagentoError) as exc:
             message = _scrub(exc.message, results)
             return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1

@@ -54,6 +54,9 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     exit code 255. Keys:
     ``message`` (default: an exhausted memory limit), ``file``, ``line``, ``type`` (default ``Fatal
     error``; ``Parse error`` for example), ``stream`` (``both`` default, ``stdout``, ``stderr``).
+    With ``"caught": true`` (at an action, not ``after``) the error happens inside PHP as a real
+    fatal error and the bridge's own fatal-error handler answers: one JSON document with the
+    results so far and an error of kind ``internal`` with ``message``, exit 1.
 ``bridge_output``
     The bridge prints something other than its one JSON document: ``stdout`` (default: the
     "Autoload error" page ``app/bootstrap.php`` prints), ``stderr`` (default empty), exit code
@@ -360,10 +363,14 @@ def sleep(rule):
         time.sleep(pause)
 
 
+def fatal_message(rule):
+    return str(rule.get('message') or FATAL_MESSAGE)
+
+
 def php_fatal(rule, root):
     """ProcessExit of a PHP fatal error, printed as the PHP CLI without a php.ini prints it."""
     kind = str(rule.get('type') or 'Fatal error')
-    where = '%s in %s on line %s' % (rule.get('message') or FATAL_MESSAGE,
+    where = '%s in %s on line %s' % (fatal_message(rule),
                                      rule.get('file') or os.path.join(str(root), FATAL_FILE),
                                      rule.get('line') or FATAL_LINE)
     stream = rule.get('stream') or 'both'

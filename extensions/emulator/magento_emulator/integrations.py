@@ -317,26 +317,28 @@ def activate(conn, root, integration_id, reauthorize=False):
             'credentials': credentials(conn, root, row)}
 
 
-def touch_consumer(conn, root, consumer_id):
-    """postToConsumer's consumer save: updated_at := now (GMT), secret re-encrypted with a fresh nonce."""
+def touch_consumer(conn, root, consumer_id, exception=None):
+    """postToConsumer's consumer save: updated_at := now (GMT), secret re-encrypted with a fresh nonce.
+
+    A missing consumer: MagentoError with ``exception`` (OauthService's own, or None when the bridge checks)."""
     with store.transaction(conn):
         cons = consumer(conn, consumer_id)
         if cons is None:
-            raise MagentoError('A consumer with ID %s does not exist' % consumer_id, exception=None)
+            raise MagentoError('A consumer with ID %d does not exist' % int(consumer_id or 0), exception=exception)
         secret = crypto.decrypt(root, cons['secret'])
         conn.execute('UPDATE oauth_consumer SET updated_at = ?, secret = ? WHERE entity_id = ?',
                      (store.now(), crypto.encrypt(root, secret), consumer_id))
         return secret, cons['key']
 
 
-def prepare_exchange(conn, root, integration_id, reauthorize=False):
+def prepare_exchange(conn, root, integration_id, reauthorize=False, missing_consumer=None):
     """TokensExchange steps 1–2 without the POST. Returns (verifier, row, consumer_key, consumer_secret)."""
     with store.transaction(conn):
         row = load_or_fail(conn, integration_id)
         if reauthorize:
             delete_integration_token(conn, row['consumer_id'])
             _set_status(conn, row['integration_id'], STATUS_INACTIVE)
-        secret, key = touch_consumer(conn, root, row['consumer_id'])
+        secret, key = touch_consumer(conn, root, row['consumer_id'], missing_consumer)
         verifier = create_verifier_token(conn, row['consumer_id'])
     return verifier['verifier'], load(conn, row['integration_id']), key, secret
 
@@ -394,7 +396,7 @@ def post_form(url, fields, timeout, max_redirects=0):
 
 def post_to_consumer(conn, root, integration_id, reauthorize=False):
     """TokensExchange steps 1–2 with the POST to the endpoint (OauthService::postToConsumer)."""
-    verifier, row, key, secret = prepare_exchange(conn, root, integration_id, reauthorize)
+    verifier, row, key, secret = prepare_exchange(conn, root, integration_id, reauthorize, missing_consumer=EXC_OAUTH)
     fields = [('oauth_consumer_key', key), ('oauth_consumer_secret', secret),
               ('store_base_url', store_base_url(conn)), ('oauth_verifier', verifier)]
     timeout = _config_number(conn, 'oauth/consumer/post_timeout', 5)

@@ -108,9 +108,14 @@ class _Plan(object):
         output = host.output
         if output is not None and output.get('json'):
             self.json_output, output = output, None
+        fatal, fatal_at = host.fatal, at(host.fatal, host.fatal_at)
+        if fatal is not None and fatal.get('caught') and fatal_at < total:
+            # a real fatal error in PHP, answered by the bridge's handler
+            self.env.update(fatal_at=fatal_at, fatal_message=faults.fatal_message(fatal))
+            fatal = None
         stops = [(index, order, key, rule) for order, (key, rule, index) in enumerate(
-            (('bridge_fatal', host.fatal, at(host.fatal, host.fatal_at)),
-             ('bridge_output', output, at(output, host.output_at)))) if rule is not None]
+            (('bridge_fatal', fatal, fatal_at), ('bridge_output', output, at(output, host.output_at))))
+            if rule is not None]
         early = sorted(stop for stop in stops if stop[0] < total)
         if early:
             self.env['stop_at'] = early[0][0]

@@ -6,12 +6,15 @@
 
 namespace MagentoEmulator {
 
-    /** The emulated root, its data files, and the host faults fakephp planned for this process (faults.py). */
+    /**
+     * The emulated root, its data files, and the host faults realphp.py planned for this process (faults.py):
+     * db_down (message), delay_at + delay, fatal_at + fatal_message (a real fatal error), stop_at (dies there).
+     */
     final class Host
     {
         /** @var string */
         public static $root = '';
-        /** @var array what fakephp.py passes in MAGENTO_EMULATOR_FAULTS: db_down, delay_at/delay, stop_at */
+        /** @var array MAGENTO_EMULATOR_FAULTS */
         public static $faults = [];
         private static $reached = -1;
         private static $data = [];
@@ -76,6 +79,10 @@ namespace MagentoEmulator {
                     touch((string)$faults['delay']['touch']);
                 }
                 usleep((int)round(1e6 * (float)($faults['delay']['seconds'] ?? 0)));
+            }
+            if (isset($faults['fatal_at']) && $index >= $faults['fatal_at']) {
+                // A genuine PHP fatal error, which the bridge's shutdown handler reports.
+                trigger_error((string)$faults['fatal_message'], E_USER_ERROR);
             }
             if (isset($faults['stop_at']) && $index >= $faults['stop_at']) {
                 // PHP dies here: fakephp.py prints what the fault says (faults.py bridge_fatal, bridge_output).

@@ -88,7 +88,7 @@ namespace Magento\Integration\Model {
                 try {
                     $integration->save();
                 } catch (\PDOException $e) {
-                    throw $this->duplicate($name);
+                    throw $e->getCode() === '23000' ? $this->duplicate($name) : $e;   // the unique name, in a race
                 }
                 $integration->setConsumerId(Consumer::createFor((int)$integration->getId())->getId())->save();
                 $this->grant($integration, $integrationData);
@@ -114,7 +114,7 @@ namespace Magento\Integration\Model {
                 try {
                     $integration->save();
                 } catch (\PDOException $e) {
-                    throw $this->duplicate($name);
+                    throw $e->getCode() === '23000' ? $this->duplicate($name) : $e;   // the unique name, in a race
                 }
                 $this->grant($integration, $integrationData);
                 return $integration;
