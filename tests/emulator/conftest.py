@@ -1,8 +1,10 @@
 """Fixtures of the emulator tests: a fake Magento root with or without the HTTP server, the shipped bridge."""
 
+import http.server
 import importlib.util
 import os
 import sys
+import threading
 
 import pytest
 
@@ -34,6 +36,37 @@ def emulator_root(tmp_path):
     """A fake Magento root (env.php, bin/php, bin/magento, database), no HTTP server."""
     from magento_emulator import cli
     return cli.create_root(str(tmp_path / 'magento'), base_url='http://127.0.0.1:8080/')
+
+
+class ConsumerEndpoint(http.server.BaseHTTPRequestHandler):
+    """A third party's endpoint: records every POST as (path, header pairs, body) and answers ``status``."""
+
+    captured = []
+    status = 200
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.captured.append((self.path, list(self.headers.items()), body.decode()))
+        self.send_response(self.status)
+        self.send_header('Location', '/moved?y=2')
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def consumer_endpoint():
+    """A running ConsumerEndpoint (its class attributes say what it got and what it answers)."""
+    ConsumerEndpoint.captured = []
+    ConsumerEndpoint.status = 200
+    server = http.server.HTTPServer(('127.0.0.1', 0), ConsumerEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -6,16 +6,14 @@ and then what each store holds (rows, decrypted secrets, cache files), once rand
 masked. A difference is a bug on one side: the PHP is what the collection ships, and Magento (SPEC.md) decides.
 """
 
-import http.server
 import json
 import os
 import re
 import socket
-import threading
 
 import pytest
 
-from conftest import bridge_source
+from conftest import ConsumerEndpoint, bridge_source
 from magento_emulator import bridge, cli, crypto, faults, phparray, realphp, store
 
 PHP = realphp.find()
@@ -397,55 +395,27 @@ def test_config_reads_and_deletes(pair):
              {'action': 'config.get', 'items': items(('webapi/soap/charset', 'websites', 'base'))})
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    captured = []
-    status = 200
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers['Content-Length']))
-        self.captured.append((self.path, list(self.headers.items()), body.decode()))
-        self.send_response(self.status)
-        if self.status == 302:
-            self.send_header('Location', '/moved?y=2')
-        self.send_header('Content-Length', '2')
-        self.end_headers()
-        self.wfile.write(b'ok')
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def consumer_endpoint():
-    _Recorder.captured = []
-    server = http.server.HTTPServer(('127.0.0.1', 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield 'http://127.0.0.1:%d/endpoint?x=1' % server.server_port
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize('status, redirects', [(200, None), (302, None), (302, '1'), (500, '2')])
 def test_post_to_consumer_sends_the_same_form(pair, consumer_endpoint, status, redirects):
-    _Recorder.status = status
+    ConsumerEndpoint.status = status
+    url = 'http://127.0.0.1:%d/endpoint?x=1' % consumer_endpoint.server_port
     if redirects:
         pair.on_both(sql("INSERT INTO core_config_data (path, value) VALUES ('oauth/consumer/post_maxredirects', ?)",
                          redirects))
-    pair.ask(create('Exchanged', endpoint=consumer_endpoint, identity_link_url=consumer_endpoint))
+    pair.ask(create('Exchanged', endpoint=url, identity_link_url=url))
     sent = []
     for side in pair.sides:
-        _Recorder.captured = []
+        ConsumerEndpoint.captured = []
         code, response = side.ask([act('post_to_consumer', reauthorize=False), act('post_to_consumer', reauthorize=True),
                                    {'action': 'integration.get', 'integration_id': 1, 'with_secrets': True}])
         assert code == 0, response
         credentials = response['results'][2]['credentials']
-        port = consumer_endpoint.split(':')[2].split('/')[0]
+        port = str(consumer_endpoint.server_port)
         sent.append([(path, [(name, value.replace(port, 'PORT')) for name, value in headers],
                       re.sub(r'(oauth_consumer_key|oauth_consumer_secret|oauth_verifier)=[0-9a-z]{32}', r'\1=<secret>',
                              body))
-                     for path, headers, body in _Recorder.captured])
-        assert credentials['consumer_secret'] in _Recorder.captured[0][2]
+                     for path, headers, body in ConsumerEndpoint.captured])
+        assert credentials['consumer_secret'] in ConsumerEndpoint.captured[0][2]
     assert sent[1] == sent[0]
     assert len(sent[0]) == (4 if status == 302 and redirects else 2)
     assert store_state(pair.php.root) == store_state(pair.python.root)

@@ -1,11 +1,10 @@
 """IntegrationService / OauthService semantics against observed/schema.md and SPEC §1.11, §3."""
 
-import http.server
 import socket
-import threading
 
 import pytest
 
+from conftest import ConsumerEndpoint
 from magento_emulator import crypto, integrations as svc, store
 from magento_emulator.integrations import MagentoError
 
@@ -190,41 +189,15 @@ def test_prepare_exchange_and_second_row_pitfall(conn, emulator_root):
     assert fourth == third
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    captured = []
-    status = 500
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers['Content-Length']))
-        self.captured.append((self.path, dict(self.headers), body.decode()))
-        self.send_response(self.status)
-        self.send_header('Location', '/elsewhere')
-        self.send_header('Content-Length', '0')
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def callback_server():
-    _Recorder.captured = []
-    server = http.server.HTTPServer(('127.0.0.1', 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize('status', [200, 302, 500])
-def test_post_to_consumer(conn, emulator_root, callback_server, status):
-    _Recorder.status = status
-    url = 'http://127.0.0.1:%d/endpoint?x=1' % callback_server.server_port
+def test_post_to_consumer(conn, emulator_root, consumer_endpoint, status):
+    ConsumerEndpoint.status = status
+    url = 'http://127.0.0.1:%d/endpoint?x=1' % consumer_endpoint.server_port
     a = create(conn, emulator_root, 'x', all_resources=True, endpoint=url, identity_link_url=url)
     verifier, row = svc.post_to_consumer(conn, emulator_root, a['integration_id'])
-    assert len(_Recorder.captured) == 1  # no redirect followed, status ignored
-    path, headers, body = _Recorder.captured[0]
+    assert len(ConsumerEndpoint.captured) == 1  # no redirect followed, status ignored
+    path, headers, body = ConsumerEndpoint.captured[0]
+    headers = dict(headers)
     creds = svc.credentials(conn, emulator_root, row)
     assert path == '/endpoint?x=1'
     assert headers['User-Agent'] == 'Laminas\\Http\\Client'

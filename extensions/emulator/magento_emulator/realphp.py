@@ -32,7 +32,7 @@ FAULT_MARKER = 'magento-emulator-fault: stop'
 MIN_VERSION_ID = 70400
 
 _PROBE = ('echo json_encode(["version" => PHP_VERSION_ID, "pdo_sqlite" => extension_loaded("pdo_sqlite"), '
-          '"sodium" => extension_loaded("sodium"), "pcov" => extension_loaded("pcov")]);')
+          '"sodium" => extension_loaded("sodium"), "pcov" => extension_loaded("pcov"), "release" => PHP_VERSION]);')
 _PROBED = {}
 
 
