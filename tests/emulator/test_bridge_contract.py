@@ -66,6 +66,12 @@ class Side(object):
             return code, stdout
 
 
+def masked_text(text, root):
+    """A file's text without what is random (32-character keys and tokens) or the clock's (times)."""
+    text = re.sub(r'\b[0-9a-z]{32}\b', '<random>', text.replace(root, '<root>'))
+    return TIME.sub('<time>', re.sub(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d)?', '<time>', text))
+
+
 def masked(value, root):
     """Random secrets as <secret:LENGTH>, clock times as <time>, the root's path as <root>."""
     if isinstance(value, dict):
@@ -83,14 +89,15 @@ def store_state(root):
     state = {}
     if os.path.exists(store.db_path(root)):
         state = tables(root)
-    files = []
-    for base, dirs, names in os.walk(os.path.join(root, 'var', 'cache')):
-        dirs.sort()
-        for name in sorted(names):
-            path = os.path.join(base, name)
-            with open(path, encoding='utf-8') as handle:
-                files.append((os.path.relpath(path, root), handle.read()))
-    state['var/cache'] = files
+    for folder in ('var/cache', 'var/log', 'generated'):
+        files = []
+        for base, dirs, names in os.walk(os.path.join(root, folder)):
+            dirs.sort()
+            for name in sorted(names):
+                path = os.path.join(base, name)
+                with open(path, encoding='utf-8', errors='replace') as handle:
+                    files.append((os.path.relpath(path, root), masked_text(handle.read(), root)))
+        state[folder] = files
     env = phparray.load_file(os.path.join(root, 'app', 'etc', 'env.php')) or {}
     env.pop('crypt', None)
     env.pop('install', None)
