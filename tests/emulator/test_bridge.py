@@ -222,8 +222,7 @@ def test_fake_php_runs_the_bridge(emulator_root, bridge_script):
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
-    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, create_action('x'),
-                                                                          create_action('X'))))
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, create_action('x'), create_action('X'))))
     assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'magento'
 
 

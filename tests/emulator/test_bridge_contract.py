@@ -302,7 +302,7 @@ def test_fatal_error_in_magento_is_answered_by_the_bridge(pair):
     {'action': 'config.get', 'items': [{'path': 5}]},
     {'action': 'config.get', 'items': [{'path': 'a/b/c', 'scope': 5}]},
     {'action': 'config.delete', 'items': [{'path': 'a/b/c', 'scope': 'stores'}, {}]},
-], ids=lambda action: json.dumps(action))
+], ids=json.dumps)
 def test_input_errors(pair, action):
     pair.ask(create('First'), action)
 
