@@ -36,12 +36,15 @@ def test_an_exit_inside_magentos_bootstrap_is_answered_as_a_bootstrap_error(emul
 
 
 def test_an_exception_that_magento_does_not_localise_is_internal(emulator_root, bridge_script):
+    code, response = ask(emulator_root, bridge_script, {'action': 'integration.create', 'name': 'x', 'email': '',
+                                                        'endpoint': '', 'identity_link_url': '', 'all_resources': True,
+                                                        'resources': []})
+    assert code == 0, response
     conn = store.connect(emulator_root)
     conn.execute('DROP TABLE oauth_token')   # a broken schema: the database layer's own exception
     conn.close()
     code, response = ask(emulator_root, bridge_script, {'action': 'system.info'},
-                         {'action': 'integration.create', 'name': 'x', 'email': '', 'endpoint': '',
-                          'identity_link_url': '', 'all_resources': True, 'resources': []})
+                         {'action': 'integration.get', 'name': 'x'})
     assert code == 1 and len(response['results']) == 1
     error = response['error']
     assert (error['index'], error['kind'], error['exception']) == (1, 'internal', 'PDOException')

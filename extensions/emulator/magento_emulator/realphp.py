@@ -102,8 +102,10 @@ class _Plan(object):
             return None if rule is None else (total if rule.get('after') else index)
         delay_at = at(host.delay, host.delay_at)
         if delay_at is not None and delay_at < total:
-            self.env.update(delay_at=delay_at, delay={'seconds': faults.seconds(host.delay), 'touch': host.delay.get('touch')})
-        elif delay_at is not None:
+            # before the action, or 'within' it where Magento leaves a concurrent writer a window
+            self.env.update({'window_at' if host.delay.get('within') else 'delay_at': delay_at,
+                             'delay': {'seconds': faults.seconds(host.delay), 'touch': host.delay.get('touch')}})
+        elif delay_at is not None and not host.delay.get('within'):
             self.after.append(('delay', host.delay))
         output = host.output
         if output is not None and output.get('json'):

@@ -8,7 +8,8 @@ namespace MagentoEmulator {
 
     /**
      * The emulated root, its data files, and the host faults realphp.py planned for this process (faults.py):
-     * db_down (message), delay_at + delay, fatal_at + fatal_message (a real fatal error), stop_at (dies there).
+     * db_down (message), delay_at or window_at + delay, fatal_at + fatal_message (a real fatal error), stop_at (dies
+     * there).
      */
     final class Host
     {
@@ -61,24 +62,53 @@ namespace MagentoEmulator {
          * planned for that action strike (a delay, or the process dies there). The bridge's own state says
          * which action runs ($GLOBALS['cmb'], read only).
          */
-        public static function reach()
+        /** The index of the action the bridge runs, or null outside the actions. */
+        private static function action()
         {
             $state = $GLOBALS['cmb'] ?? null;
             if (!is_array($state) || ($state['phase'] ?? null) !== 'actions' || !is_int($state['index'] ?? null)) {
-                return;
+                return null;
             }
-            $index = $state['index'];
-            if ($index <= self::$reached) {
+            return $state['index'];
+        }
+
+        private static function sleep()
+        {
+            $delay = is_array(self::$faults['delay'] ?? null) ? self::$faults['delay'] : [];
+            if (!empty($delay['touch'])) {
+                touch((string)$delay['touch']);
+            }
+            usleep((int)round(1e6 * (float)($delay['seconds'] ?? 0)));
+        }
+
+        /** Where Magento leaves a concurrent writer a window inside an action (faults.py bridge_delay "within"). */
+        public static function window()
+        {
+            $index = self::action();
+            if ($index !== null && isset(self::$faults['window_at']) && $index >= self::$faults['window_at']) {
+                unset(self::$faults['window_at']);
+                self::sleep();
+            }
+        }
+
+        /** A plain setting of var/emulator-faults.json (faults.py setting: nothing is consumed), or null. */
+        public static function setting(string $key)
+        {
+            $data = json_decode((string)@file_get_contents(self::path('var/emulator-faults.json')), true);
+            return is_array($data) ? ($data[$key] ?? null) : null;
+        }
+
+        public static function reach()
+        {
+            $index = self::action();
+            if ($index === null || $index <= self::$reached) {
                 return;
             }
             self::$reached = $index;
             $faults = self::$faults;
-            if (isset($faults['delay_at']) && $index >= $faults['delay_at'] && is_array($faults['delay'] ?? null)) {
+            if (isset($faults['delay_at']) && $index >= $faults['delay_at']) {
                 unset(self::$faults['delay_at']);
-                if (!empty($faults['delay']['touch'])) {
-                    touch((string)$faults['delay']['touch']);
-                }
-                usleep((int)round(1e6 * (float)($faults['delay']['seconds'] ?? 0)));
+                self::sleep();
             }
             if (isset($faults['fatal_at']) && $index >= $faults['fatal_at']) {
                 // A genuine PHP fatal error, which the bridge's shutdown handler reports.
@@ -120,6 +150,10 @@ namespace Magento\Framework\Exception {
     }
 
     class InputException extends LocalizedException
+    {
+    }
+
+    class AlreadyExistsException extends LocalizedException
     {
     }
 }

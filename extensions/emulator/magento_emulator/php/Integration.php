@@ -23,6 +23,7 @@ namespace Magento\Integration\Api {
 namespace Magento\Integration\Model {
 
     use Magento\Framework\App\ObjectManager;
+    use Magento\Framework\Exception\AlreadyExistsException;
     use Magento\Framework\Exception\IntegrationException;
     use Magento\Framework\Model\AbstractModel;
     use Magento\Integration\Model\Oauth\Consumer;
@@ -70,13 +71,24 @@ namespace Magento\Integration\Model {
             return $this->loadOrFail($integrationId);
         }
 
+        /** The save meets the unique index (AbstractDb::save). */
+        private function uniqueViolation(\PDOException $e)
+        {
+            return $e->getCode() === '23000' ? new AlreadyExistsException('Unique constraint violation found') : $e;
+        }
+
+        /**
+         * As in Magento, the duplicate-name look-up is a plain read before the save's transaction: a create of the
+         * same name by another process in between fails on the unique index.
+         */
         public function create(array $integrationData)
         {
             $name = (string)($integrationData['name'] ?? '');
+            if ($this->findByName($name)->getId()) {
+                throw $this->duplicate($name);
+            }
+            Host::window();
             return AbstractModel::db()->transactional(function () use ($integrationData, $name) {
-                if ($this->findByName($name)->getId()) {
-                    throw $this->duplicate($name);
-                }
                 $integration = new Integration([
                     'name' => $name,
                     'email' => (string)($integrationData['email'] ?? ''),
@@ -88,7 +100,7 @@ namespace Magento\Integration\Model {
                 try {
                     $integration->save();
                 } catch (\PDOException $e) {
-                    throw $e->getCode() === '23000' ? $this->duplicate($name) : $e;   // the unique name, in a race
+                    throw $this->uniqueViolation($e);
                 }
                 $integration->setConsumerId(Consumer::createFor((int)$integration->getId())->getId())->save();
                 $this->grant($integration, $integrationData);
@@ -114,7 +126,7 @@ namespace Magento\Integration\Model {
                 try {
                     $integration->save();
                 } catch (\PDOException $e) {
-                    throw $e->getCode() === '23000' ? $this->duplicate($name) : $e;   // the unique name, in a race
+                    throw $this->uniqueViolation($e);
                 }
                 $this->grant($integration, $integrationData);
                 return $integration;
@@ -443,7 +455,11 @@ namespace Magento\Authorization\Model\Acl {
 
     class AclRetriever
     {
-        /** The allowed resource ids of the user's role, in rule-row order; no role: AuthorizationException. */
+        /**
+         * The allowed resource ids of the user's role, in no promised order (the query has no ORDER BY, SPEC 1.10):
+         * var/emulator-faults.json acl_order (acl.py) "index" (default) = by resource id as utf8_general_ci sorts,
+         * "rows" = rule-row order, "shuffle" = any. No role: AuthorizationException.
+         */
         public function getAllowedResourcesByUser($userType, $userId)
         {
             $db = AbstractModel::db();
@@ -452,8 +468,17 @@ namespace Magento\Authorization\Model\Acl {
             if ($roleId === false) {
                 throw new AuthorizationException('The role wasn\'t found for the user. Verify the role and try again.');
             }
-            return array_column($db->fetchAll("SELECT resource_id FROM authorization_rule WHERE role_id = ? AND permission = 'allow' "
-                . 'ORDER BY rule_id', [(int)$roleId]), 'resource_id');
+            $rows = $db->fetchAll("SELECT rule_id, resource_id FROM authorization_rule WHERE role_id = ? AND permission = 'allow' "
+                . 'ORDER BY rule_id', [(int)$roleId]);
+            $order = \MagentoEmulator\Host::setting('acl_order');
+            if ($order === 'shuffle') {
+                shuffle($rows);
+            } elseif ($order !== 'rows') {
+                usort($rows, function ($a, $b) {
+                    return strcmp(strtoupper($a['resource_id']), strtoupper($b['resource_id'])) ?: $a['rule_id'] <=> $b['rule_id'];
+                });
+            }
+            return array_column($rows, 'resource_id');
         }
     }
 }
