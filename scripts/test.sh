@@ -24,7 +24,7 @@ ALL_STAGES=(php emulator sanity units integration reliability phpcov lint molecu
 PHP_COVERAGE_SUITES=(emulator integration reliability)
 
 if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,21p' "$0"; exit 0; fi
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,16p' "$0"; exit 0; fi
 
 if [[ ! -f .venv/env.sh ]]; then
     echo "[test] .venv/env.sh missing: run scripts/bootstrap.sh first" >&2
