@@ -192,6 +192,33 @@ def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_
         proc.stderr.close()
 
 
+@pytest.mark.parametrize('within', [False, True])
+def test_bridge_delay_ends_when_its_release_file_appears(emulator_root, bridge_script, tmp_path, within):
+    touched, release = str(tmp_path / 'reached'), str(tmp_path / 'release')
+    faults.write(emulator_root, {'bridge_delay': {'seconds': 60, 'actions': 'integration.create', 'within': within,
+                                                  'touch': touched, 'release': release}})
+    request = json.dumps({'protocol': 1, 'magento_root': emulator_root, 'actions': [create('held')]})
+    proc = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(request)
+        proc.stdin.close()
+        deadline = time.time() + 20
+        while not os.path.exists(touched) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert proc.poll() is None, 'held at the delay'
+        open(release, 'w').close()
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
+        assert json.loads(proc.stdout.read())['ok'] is True and names(emulator_root) == ['held']
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 # ---------------------------------------------------------------------------------------------- db_down
 
 def test_db_down_fails_the_bridge_bootstrap(emulator_root, bridge_script):

@@ -74,7 +74,8 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     look-up and before its INSERT, so that a create of the same name by another run meanwhile makes
     this one fail on the unique index (``AlreadyExistsException`` ``Unique constraint violation
     found``), as two racing creates do on a real store. Other actions have no such window and
-    ignore ``within``.
+    ignore ``within``. ``release`` names a file whose appearance ends the sleep early (checked every
+    50 ms), so a test can hold a run for as long as it needs, however slow the machine, and no longer.
 ``db_down``
     Magento's database is unreachable. The bridge fails in its bootstrap, as the PHP bridge reports
     Magento's ``Zend_Db_Adapter_Exception``: exit 1, error ``kind`` ``bootstrap``, ``exception``
@@ -384,9 +385,12 @@ def sleep(rule):
     if rule.get('touch'):
         with open(str(rule['touch']), 'a', encoding='utf-8'):
             pass
-    pause = seconds(rule)
-    if pause > 0:
-        time.sleep(pause)
+    deadline = time.time() + seconds(rule)
+    release = str(rule['release']) if rule.get('release') else None
+    while time.time() < deadline:
+        if release and os.path.exists(release):
+            return
+        time.sleep(min(0.05, max(0.0, deadline - time.time())))
 
 
 def fatal_message(rule):

@@ -104,7 +104,8 @@ class _Plan(object):
         if delay_at is not None and delay_at < total:
             # before the action, or 'within' it where Magento leaves a concurrent writer a window
             self.env.update({'window_at' if host.delay.get('within') else 'delay_at': delay_at,
-                             'delay': {'seconds': faults.seconds(host.delay), 'touch': host.delay.get('touch')}})
+                             'delay': {'seconds': faults.seconds(host.delay), 'touch': host.delay.get('touch'),
+                                       'release': host.delay.get('release')}})
         elif delay_at is not None and not host.delay.get('within'):
             self.after.append(('delay', host.delay))
         output = host.output

@@ -78,7 +78,15 @@ namespace MagentoEmulator {
             if (!empty($delay['touch'])) {
                 touch((string)$delay['touch']);
             }
-            usleep((int)round(1e6 * (float)($delay['seconds'] ?? 0)));
+            // faults.py sleep(): at most `seconds`, ended early once the `release` file exists.
+            $deadline = microtime(true) + (float)($delay['seconds'] ?? 0);
+            $release = empty($delay['release']) ? null : (string)$delay['release'];
+            while (($left = $deadline - microtime(true)) > 0) {
+                if ($release !== null && file_exists($release)) {
+                    return;
+                }
+                usleep((int)round(1e6 * min(0.05, $left)));
+            }
         }
 
         /** Where Magento leaves a concurrent writer a window inside an action (faults.py bridge_delay "within"). */
