@@ -10,6 +10,7 @@ and hands out the host transport, so a module holds only its own logic.
 from __future__ import annotations
 
 import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
@@ -19,6 +20,7 @@ from ansible_collections.commerceops.magento.plugins.module_utils._transport imp
 CONNECTION_OPTIONS = dict(
     magento_root=dict(type='path', fallback=(env_fallback, ['MAGENTO_ROOT'])),
     php_executable=dict(type='str', default='php', fallback=(env_fallback, ['MAGENTO_PHP'])),
+    magento_user=dict(type='str', fallback=(env_fallback, ['MAGENTO_USER'])),
     base_url=dict(type='str', fallback=(env_fallback, ['MAGENTO_BASE_URL'])),
     validate_certs=dict(type='bool', default=True),
     timeout=dict(type='int', default=60),
@@ -51,9 +53,50 @@ class MagentoModule(AnsibleModule):
     @property
     def transport(self):
         if self._transport is None:
-            self._transport = HostTransport(self._checked_root(), self._checked_php(), self.params['timeout'], self.tmpdir,
-                                            warn=self.warn)
+            root = self._checked_root()
+            php = self._checked_php()
+            run_as, owner = self._php_user(root)
+            self._transport = HostTransport(root, php, self.params['timeout'], self.tmpdir, warn=self.warn,
+                                            run_as=run_as, owner=owner)
         return self._transport
+
+    def _php_user(self, root):
+        """(the passwd entry PHP must run as, or None for this process's user; the files' owner's name).
+
+        Every PHP process runs as the owner of Magento's files (``magento_user``, default: the owner of
+        app/etc/env.php): Magento writes generated code and cache entries with the owner of the process, and a
+        file the web server cannot rewrite takes the store down. Root switches to that user for PHP; any other
+        user must be it, or be able to write var/ and generated/. Checked before any PHP starts.
+        """
+        owner_uid = os.stat(os.path.join(root, 'app', 'etc', 'env.php')).st_uid
+        wanted = self.params['magento_user']
+        if wanted:
+            user = _passwd(wanted)
+            if user is None:
+                self.fail_json(msg='magento_user %r is not a user on this host: set it to the owner of the Magento '
+                                   'files.' % wanted)
+        else:
+            user = _passwd(owner_uid)
+            if user is None:
+                self.fail_json(msg='The owner (uid %d) of %s/app/etc/env.php is not a user on this host: set '
+                                   'magento_user to the user Magento runs as.' % (owner_uid, root))
+        me = os.geteuid()
+        if user.pw_uid == me:
+            return None, user.pw_name
+        if me == 0:
+            return user, user.pw_name
+        running_as = getattr(_passwd(me), 'pw_name', str(me))
+        if wanted:
+            self.fail_json(msg='magento_user is %s, but the task runs as %s, which cannot start processes as another '
+                               'user: run the task as %s (become: true, become_user: %s).' % (wanted, running_as, wanted, wanted))
+        unwritable = [name + '/' for name in ('var', 'var/cache', 'generated', 'generated/code')
+                      if os.path.isdir(os.path.join(root, name)) and not os.access(os.path.join(root, name), os.W_OK | os.X_OK)]
+        if unwritable:
+            self.fail_json(msg='The task runs as %s, but the Magento files belong to %s and %s cannot write %s under %s: '
+                               'Magento would fail, or leave files the web server cannot change. Run the task as the '
+                               "files' owner: become: true, become_user: %s." % (
+                                   running_as, user.pw_name, running_as, ', '.join(unwritable), root, user.pw_name))
+        return None, user.pw_name
 
     def _checked_root(self):
         root = self.params['magento_root']
@@ -104,3 +147,11 @@ class MagentoModule(AnsibleModule):
             return function(*args, **kwargs)
         except MagentoError as error:
             self.fail_from(error)
+
+
+def _passwd(user):
+    """The passwd entry of a user name or uid, or None."""
+    try:
+        return pwd.getpwuid(user) if isinstance(user, int) else pwd.getpwnam(user)
+    except KeyError:
+        return None
