@@ -10,10 +10,7 @@ import pwd
 import pytest
 
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
-
-
-class Failed(Exception):
-    pass
+from ansible_collections.commerceops.magento.plugins.module_utils._module import _Problem as Failed
 
 
 class FakeModule(object):
@@ -21,7 +18,7 @@ class FakeModule(object):
         self.params = {'magento_user': magento_user}
 
     def fail_json(self, msg, **kwargs):
-        raise Failed(msg)
+        raise AssertionError('the checks raise, the transport fails: %s' % msg)
 
 
 @pytest.fixture
