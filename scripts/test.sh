@@ -5,7 +5,7 @@
 #   scripts/test.sh sanity units    # only these stages (any order given is run in the canonical order)
 #   scripts/test.sh --list          # list the stages
 #
-# Stages: php emulator sanity units integration reliability lint molecule docs package
+# Stages: php emulator sanity units integration reliability field lint molecule docs package
 # (see docs/development.md). Needs scripts/bootstrap.sh to have run.
 #
 # Environment:
@@ -18,7 +18,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs package)
+ALL_STAGES=(php emulator sanity units integration reliability field lint molecule docs package)
 
 if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,20p' "$0"; exit 0; fi
@@ -141,6 +141,15 @@ run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, s
 }
 stage_emulator() { run_pytest tests/emulator; }
 stage_reliability() { run_pytest tests/reliability; }
+# Over SSH to this machine as a deploy user with become_user, on a store owned by www-data (tests/field/run.sh);
+# needs root: it installs openssh-server, sudo and acl when missing.
+stage_field() {
+    [[ -f tests/field/run.sh ]] || { skip "tests/field/run.sh does not exist"; return; }
+    local rc
+    bash tests/field/run.sh; rc=$?
+    [[ $rc == 77 ]] && { skip "the field stage needs root"; return; }
+    return $rc
+}
 
 # Stages that run on both cores run the second core even when the first one
 # failed (more to read from one run); the stage fails if either did.

@@ -66,12 +66,17 @@ class MagentoModule(AnsibleModule):
             try:
                 root = self._checked_root()
                 php = self._checked_php()
-                run_as, owner = self._php_user(root)
+                user = self._php_user(root)
             except _Problem as problem:
                 self.fail_json(msg=str(problem))
-            self._transport = HostTransport(root, php, self.params['timeout'], self.tmpdir, warn=self.warn,
-                                            run_as=run_as, owner=owner)
+            self._transport = self._new_transport(root, php, user)
         return self._transport
+
+    def _new_transport(self, root, php, user):
+        # The bridge script goes to a new private folder in the system's temp directory, not under Ansible's
+        # remote_tmp: the become user's home (/var/www for www-data) is often not writable, and Ansible would warn
+        # on every task.
+        return HostTransport(root, php, self.params['timeout'], None, warn=self.warn, run_as=user[0], owner=user[1])
 
     def preflight(self, http):
         """(every problem that would stop the collection on this host, facts): the Magento root, PHP, who PHP runs
@@ -101,8 +106,7 @@ class MagentoModule(AnsibleModule):
                     problems.append('PHP runs as %s, who cannot write %s under %s: give %s those directories (chown -R).'
                                     % (run_as.pw_name, ', '.join(blocked), root, run_as.pw_name))
         if root and php and user and not problems:
-            self._transport = HostTransport(root, php, self.params['timeout'], self.tmpdir, warn=self.warn,
-                                            run_as=user[0], owner=user[1])
+            self._transport = self._new_transport(root, php, user)
             info = check(self._transport.bridge, [{'action': 'system.info'}])
             if info:
                 facts.update(magento_version=info[0].get('magento_version'), base_url=info[0].get('base_url'))
@@ -169,8 +173,10 @@ class MagentoModule(AnsibleModule):
                 raise _Problem('magento_root %r is not a Magento installation: %s not found. Set magento_root '
                                    '(or MAGENTO_ROOT) to the directory holding bin/magento.' % (root, marker))
             if not os.access(path, os.R_OK):
-                raise _Problem('magento_root %r: %s is not readable by this user; run the task as the owner of '
-                                   'the Magento files (become_user).' % (root, marker))
+                owner = getattr(_passwd(os.stat(path).st_uid), 'pw_name', 'the owner of the Magento files')
+                raise _Problem("magento_root %r: %s is not readable by %s; run the task as the files' owner: become: "
+                               'true, become_user: %s.' % (root, marker, getattr(_passwd(os.geteuid()), 'pw_name', 'this user'),
+                                                           owner))
         return root
 
     def _checked_php(self):

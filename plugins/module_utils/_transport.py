@@ -61,14 +61,15 @@ _UNWRITABLE = ('is not writable', "couldn't be written", 'cannot be created', 'P
 
 
 class HostTransport(object):
-    """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``.
+    """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``; the bridge script is written to a
+    new private folder in ``tmpdir`` (default: the system's temp directory).
 
     ``run_as``: the passwd entry (``pwd.struct_passwd``) of the user every PHP process runs as, when that is not
     this process's user (a task run as root on a store whose files belong to someone else); ``owner``: the name of
     the owner of Magento's files, for messages.
     """
 
-    def __init__(self, magento_root, php_executable, timeout, tmpdir, warn=None, run_as=None, owner=None):
+    def __init__(self, magento_root, php_executable, timeout, tmpdir=None, warn=None, run_as=None, owner=None):
         self.magento_root = magento_root
         self.warn = warn or (lambda message: None)
         self.php_executable = php_executable
