@@ -138,12 +138,12 @@ class MagentoModule(AnsibleModule):
             user = _passwd(wanted)
             if user is None:
                 raise _Problem('magento_user %r is not a user on this host: set it to the owner of the Magento '
-                                   'files.' % wanted)
+                               'files.' % wanted)
         else:
             user = _passwd(owner_uid)
             if user is None:
                 raise _Problem('The owner (uid %d) of %s/app/etc/env.php is not a user on this host: set '
-                                   'magento_user to the user Magento runs as.' % (owner_uid, root))
+                               'magento_user to the user Magento runs as.' % (owner_uid, root))
         me = os.geteuid()
         if user.pw_uid == me:
             return None, user.pw_name
@@ -152,13 +152,13 @@ class MagentoModule(AnsibleModule):
         running_as = getattr(_passwd(me), 'pw_name', str(me))
         if wanted:
             raise _Problem('magento_user is %s, but the task runs as %s, which cannot start processes as another '
-                               'user: run the task as %s (become: true, become_user: %s).' % (wanted, running_as, wanted, wanted))
+                           'user: run the task as %s (become: true, become_user: %s).' % (wanted, running_as, wanted, wanted))
         unwritable = [name + '/' for name in _WRITTEN_BY_MAGENTO
                       if os.path.isdir(os.path.join(root, name)) and not os.access(os.path.join(root, name), os.W_OK | os.X_OK)]
         if unwritable:
             raise _Problem('The task runs as %s, but the Magento files belong to %s and %s cannot write %s under %s: '
-                               'Magento would fail, or leave files the web server cannot change. Run the task as the '
-                               "files' owner: become: true, become_user: %s." % (
+                           'Magento would fail, or leave files the web server cannot change. Run the task as the '
+                           "files' owner: become: true, become_user: %s." % (
                                    running_as, user.pw_name, running_as, ', '.join(unwritable), root, user.pw_name))
         return None, user.pw_name
 
@@ -166,12 +166,12 @@ class MagentoModule(AnsibleModule):
         root = self.params['magento_root']
         if not root:
             raise _Problem('magento_root is required: set it (or the MAGENTO_ROOT environment variable) '
-                               'to the Magento installation directory, the one holding bin/magento.')
+                           'to the Magento installation directory, the one holding bin/magento.')
         for marker in ('app/etc/env.php', 'bin/magento'):
             path = os.path.join(root, marker)
             if not os.path.isfile(path):
                 raise _Problem('magento_root %r is not a Magento installation: %s not found. Set magento_root '
-                                   '(or MAGENTO_ROOT) to the directory holding bin/magento.' % (root, marker))
+                               '(or MAGENTO_ROOT) to the directory holding bin/magento.' % (root, marker))
             if not os.access(path, os.R_OK):
                 owner = getattr(_passwd(os.stat(path).st_uid), 'pw_name', 'the owner of the Magento files')
                 raise _Problem("magento_root %r: %s is not readable by %s; run the task as the files' owner: become: "
@@ -184,12 +184,12 @@ class MagentoModule(AnsibleModule):
         if os.path.sep in php:
             if not (os.path.isfile(php) and os.access(php, os.X_OK)):
                 raise _Problem('php_executable %r does not exist or is not executable: install the PHP CLI or '
-                                   'set php_executable (or MAGENTO_PHP).' % php)
+                               'set php_executable (or MAGENTO_PHP).' % php)
             return php
         found = self.get_bin_path(php)
         if not found:
             raise _Problem('php_executable %r was not found on PATH: install the PHP CLI Magento uses or set '
-                               'php_executable (or MAGENTO_PHP) to its full path.' % php)
+                           'php_executable (or MAGENTO_PHP) to its full path.' % php)
         return found
 
     def fail_from(self, error, **result):

@@ -32,8 +32,9 @@ options:
   preflight:
     description:
       - Before anything else, check every prerequisite of the collection's modules on this host, and fail once,
-        listing everything missing: the Magento root, the PHP CLI, the owner of Magento's files and the user PHP
-        runs as (see O(magento_user)), that this user may write C(var/) and C(generated/), and a Magento bootstrap.
+        listing everything missing. Checked are the Magento root, the PHP CLI, the owner of Magento's files and the
+        user PHP runs as (see O(magento_user)), that this user may write C(var/) and C(generated/), and a Magento
+        bootstrap.
       - Nothing is written. On success the facts are in RV(preflight) and the integrations are read as usual.
     type: dict
     suboptions:

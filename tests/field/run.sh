@@ -27,6 +27,7 @@ fail() { say "FAIL: $*"; exit 1; }
 WORK="$(mktemp -d /tmp/cmb-field-XXXXXX)"
 chmod 0755 "$WORK"
 STORE="$WORK/store/magento"
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     bash tests/field/host.sh sshd-stop "$WORK/ssh" 2>/dev/null
     [[ -d "$STORE" ]] && runuser -u "$OWNER" -- "${EMULATOR[@]}" stop --root "$STORE" >/dev/null 2>&1
