@@ -158,8 +158,8 @@ class MagentoModule(AnsibleModule):
         if unwritable:
             raise _Problem('The task runs as %s, but the Magento files belong to %s and %s cannot write %s under %s: '
                            'Magento would fail, or leave files the web server cannot change. Run the task as the '
-                           "files' owner: become: true, become_user: %s." % (
-                                   running_as, user.pw_name, running_as, ', '.join(unwritable), root, user.pw_name))
+                           "files' owner: become: true, become_user: %s."
+                           % (running_as, user.pw_name, running_as, ', '.join(unwritable), root, user.pw_name))
         return None, user.pw_name
 
     def _checked_root(self):

@@ -40,7 +40,7 @@ options:
     suboptions:
       http:
         description:
-          - Also check what the token exchange and the token proof need where the modules run: the Python libraries
+          - Also check what the token exchange and the token proof need where the modules run, the Python libraries
             C(requests) and C(requests-oauthlib), and the store answering at O(base_url) (or Magento's own base URL).
         type: bool
         default: true
