@@ -727,6 +727,44 @@ function act_config_get($om, array $a): array
     return ['items' => $out];
 }
 
+/** Flatten a source model's options (optgroups hold a list in "value") to [{value, label}] with string values. */
+function cmb_flat_options(array $options): array
+{
+    $out = [];
+    foreach ($options as $option) {
+        if (!is_array($option) || !array_key_exists('value', $option)) {
+            continue;
+        }
+        if (is_array($option['value'])) {
+            $out = array_merge($out, cmb_flat_options($option['value']));
+        } else {
+            $out[] = ['value' => (string)$option['value'], 'label' => (string)($option['label'] ?? '')];
+        }
+    }
+    return $out;
+}
+
+/** The admin's dropdown of each field: its input type and source-model (or static) options, null without one. */
+function act_config_options($om, array $a): array
+{
+    $structure = $om->get(\Magento\Config\Model\Config\Structure::class);
+    $fieldPaths = $structure->getFieldPaths();
+    $out = [];
+    foreach (cmb_config_items($a) as $item) {
+        $path = $item['path'];
+        $declared = isset($fieldPaths[$path]);
+        $element = $declared ? $structure->getElementByConfigPath($path) : null;
+        $field = $element instanceof \Magento\Config\Model\Config\Structure\Element\Field ? $element : null;
+        $type = $field === null ? null : ((string)$field->getType() ?: 'text');
+        $options = ($field !== null && in_array($type, ['select', 'multiselect'], true) && $field->hasOptions())
+            ? cmb_flat_options((array)$field->getOptions()) : null;
+        $source = $field === null ? null : ($field->getAttribute('source_model') ?: null);
+        $out[] = ['path' => $path, 'declared' => $declared, 'type' => $type,
+                  'source_model' => $source === null ? null : ltrim((string)$source, '\\'), 'options' => $options];
+    }
+    return ['items' => $out];
+}
+
 function act_config_delete($om, array $a): array
 {
     $plan = [];
@@ -766,6 +804,7 @@ const CMB_ACTIONS = [
     'integration.post_to_consumer' => 'act_integration_post_to_consumer',
     'integration.revoke' => 'act_integration_revoke',
     'config.get' => 'act_config_get',
+    'config.options' => 'act_config_options',
     'config.delete' => 'act_config_delete',
     'cache.status' => 'act_cache_status',
 ];

@@ -192,16 +192,18 @@ def test_secrets_never_in_errors(emulator_root):
 
 
 def test_config_and_cache_actions(emulator_root):
-    pytest.importorskip('magento_emulator.config')
-    pytest.importorskip('magento_emulator.cache')
     response, code = run(emulator_root,
                          {'action': 'config.get', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
                                                              'scope_code': ''}]},
+                         {'action': 'config.options', 'items': [{'path': 'web/seo/use_rewrites'}, {'path': 'web/unsecure/base_url'}]},
                          {'action': 'cache.status'})
     assert code == 0, response
     item = response['results'][0]['items'][0]
     assert item['exists'] is True and item['value'] == 'http://127.0.0.1:8080/'
-    types = response['results'][1]['types']
+    options = response['results'][1]['items']
+    assert [o['value'] for o in options[0]['options']] == ['1', '0'] and options[0]['type'] == 'select'
+    assert options[1]['options'] is None and options[1]['type'] == 'text'
+    types = response['results'][2]['types']
     assert len(types) == 15 and types[0]['id'] == 'config'
     response, code = run(emulator_root,
                          {'action': 'config.delete', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',

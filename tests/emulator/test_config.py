@@ -218,3 +218,18 @@ def test_lock_values_as_strings(emulator_root):
         {'source': 'app/etc/env.php', 'scope': 'default', 'value': '7'},
         {'source': 'app/etc/env.php', 'scope': 'websites', 'value': 'de_DE'}]
     assert config.read_value(emulator_root, 'oauth/cleanup/cleanup_probability') == '7'
+
+
+def test_options_of_fields_with_a_source_model(emulator_root):
+    got = config.options_items([{'path': 'web/seo/use_rewrites'}, {'path': 'web/url/redirect_to_base'},
+                                {'path': 'general/store_information/name'}, {'path': 'bogus/path/here'}])
+    assert got[0] == {'path': 'web/seo/use_rewrites', 'declared': True, 'type': 'select',
+                      'source_model': 'Magento\\Config\\Model\\Config\\Source\\Yesno',
+                      'options': [{'value': '1', 'label': 'Yes'}, {'value': '0', 'label': 'No'}]}
+    assert [option['value'] for option in got[1]['options']] == ['0', '1', '301']
+    assert got[2]['type'] == 'text' and got[2]['options'] is None and got[2]['source_model'] is None
+    assert got[3] == {'path': 'bogus/path/here', 'declared': False, 'type': None, 'source_model': None, 'options': None}
+    for path, flags in config._data()['fields'].items():
+        if flags.get('source_model'):
+            assert flags['source_model'] in config._data()['source_models'], path
+            assert flags.get('type') in ('select', 'multiselect'), path

@@ -185,6 +185,10 @@ class Executor(object):
         from magento_emulator import config
         return {'items': config.get_items(self.root, p.items())}
 
+    def config_options(self, p):
+        from magento_emulator import config
+        return {'items': config.options_items(p.items())}
+
     def config_delete(self, p):
         from magento_emulator import config
         return {'items': config.delete_items(self.root, p.items())}
@@ -207,6 +211,7 @@ ACTIONS = {
     'integration.post_to_consumer': Executor.integration_post_to_consumer,
     'integration.revoke': Executor.integration_revoke,
     'config.get': Executor.config_get,
+    'config.options': Executor.config_options,
     'config.delete': Executor.config_delete,
     'cache.status': Executor.cache_status,
 }

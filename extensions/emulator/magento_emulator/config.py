@@ -118,6 +118,14 @@ def is_sensitive(path):
     return bool(flags.get('encrypted') or flags.get('sensitive') or flags.get('environment'))
 
 
+def options_of(path):
+    """(type, source model, [{value, label}] or None) of a declared field: the admin's dropdown, if it has one."""
+    flags = field(path) or {}
+    source = flags.get('source_model')
+    options = _data()['source_models'][source] if source else None
+    return flags.get('type', 'text'), source, [dict(option) for option in options] if options is not None else None
+
+
 def xml_default(path):
     """The module config.xml default of a path, or None."""
     return _data()['defaults'].get(path)
@@ -483,7 +491,7 @@ def _flatten(tree, prefix, lines):
 
 # ---------------------------------------------------------------------------------------------- bridge
 
-def _item_fields(conn, item):
+def _item_path(item):
     if not isinstance(item, dict):
         raise InputError('The parameter "items" must be a list of {"path", "scope", "scope_code"} objects.')
     path = item.get('path')
@@ -493,6 +501,11 @@ def _item_fields(conn, item):
         raise InputError('The parameter "path" must be a string.')
     if path.strip() == '':
         raise InputError('The parameter "path" must not be empty.')
+    return path
+
+
+def _item_fields(conn, item):
+    path = _item_path(item)
     scope = item.get('scope')
     code = item.get('scope_code')
     if (scope is not None and not isinstance(scope, str)) or (code is not None and not isinstance(code, str)):
@@ -518,6 +531,17 @@ def get_items(root, items):
         return out
     finally:
         conn.close()
+
+
+def options_items(items):
+    """Bridge ``config.options``: each item's field type and source-model options (null without a dropdown)."""
+    out = []
+    for item in items:
+        path = _item_path(item)
+        kind, source, options = options_of(path) if is_declared(path) else (None, None, None)
+        out.append({'path': path, 'declared': is_declared(path), 'type': kind, 'source_model': source,
+                    'options': options})
+    return out
 
 
 def delete_items(root, items):
