@@ -70,9 +70,11 @@ PYTHON="$(pick_python)"
 PY_VER="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 log "using Python $PY_VER at $PYTHON"
 
-# --- 2. Debian packages: php-cli (bridge syntax check), shellcheck (sanity) ----------
+# --- 2. Debian packages: php-cli (bridge syntax check), php-sqlite3, shellcheck (sanity) ----------
 apt_pkgs=()
 command -v php >/dev/null 2>&1 || apt_pkgs+=(php-cli)
+# pdo_sqlite: the test digest helper's real-store reader is tested against the emulator's SQLite file
+{ command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx pdo_sqlite; } || apt_pkgs+=(php-sqlite3)
 command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
 if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then

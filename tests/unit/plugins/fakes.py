@@ -58,6 +58,7 @@ class FakeHost(object):
                          'cache.status': lambda action: {'types': []},
                          'config.options': field_options}
         self.calls = []
+        self.answers = []
         self.commands = []
         self.command_results = {}
 
@@ -71,8 +72,18 @@ class FakeHost(object):
             answer = self.handlers[action['action']](action)
             if isinstance(answer, MagentoError):
                 raise answer
+            self.answers.append(answer)
             results.append(answer)
         return results
+
+    def access_tokens(self):
+        """Every access token this store handed out in an answer: the ones its REST API accepts."""
+        found = set()
+        for answer in self.answers:
+            credentials = answer.get('credentials') if isinstance(answer, dict) else None
+            if credentials and credentials.get('access_token'):
+                found.add(credentials['access_token'])
+        return found
 
     def magento(self, transport, args, attempted=None):
         self.commands.append(list(args))

@@ -19,8 +19,9 @@ def writes(host):
 
 def test_creates_a_missing_integration_with_custom_resources_in_acl_order(host, run_module):
     host.on('integration.get', {'integration': None})
-    host.on('integration.create', lambda action: {'integration': integration(
-        name=action['name'], resources=['Magento_Backend::admin'] + action['resources'])})
+    # Magento's answer, whatever was sent: it adds Magento_Backend::admin to a custom list.
+    stored = ['Magento_Backend::admin', 'Magento_Catalog::products', 'Magento_Sales::sales']
+    host.on('integration.create', {'integration': integration(resources=stored)})
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'email': 'ops@acme.example',
         'resources': ['Magento_Sales::sales', 'Magento_Catalog::products', 'Magento_Sales::sales']})
@@ -30,7 +31,8 @@ def test_creates_a_missing_integration_with_custom_resources_in_acl_order(host, 
     assert create['resources'] == ['Magento_Catalog::products', 'Magento_Sales::sales']
     assert create['all_resources'] is False
     assert create['endpoint'] == '' and create['identity_link_url'] == ''
-    assert result['integration']['resources'][0] == 'Magento_Backend::admin'
+    # The module reports what Magento stored (its id, the resources with the one it added), not what it sent.
+    assert result['integration']['id'] == 7 and result['integration']['resources'] == stored
 
 
 def test_rerun_with_the_same_input_writes_nothing(host, run_module):
@@ -44,7 +46,7 @@ def test_rerun_with_the_same_input_writes_nothing(host, run_module):
 
 def test_update_sends_every_field_and_the_full_resource_set(host, run_module):
     host.on('integration.get', {'integration': integration()})
-    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    host.on('integration.update', {'integration': integration(email='new@acme.example')})
     failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example', '_ansible_diff': True})
     assert not failed and result['changed']
     update = host.calls[-1]
@@ -93,7 +95,8 @@ def test_bad_input_fails_naming_the_field(host, run_module, args, fragment):
 
 def test_plain_http_callback_is_allowed_with_magentos_warning(host, run_module):
     host.on('integration.get', {'integration': None})
-    host.on('integration.create', lambda action: {'integration': integration(endpoint=action['endpoint'])})
+    host.on('integration.create', {'integration': integration(endpoint='http://erp.example/cb', all_resources=True,
+                                                              resources=['Magento_Backend::all'])})
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'resource_access': 'all', 'callback_url': 'http://erp.example/cb'})
     assert not failed and result['changed']
@@ -195,9 +198,10 @@ def stored_integrations(host, *raws):
 
 def test_list_mode_reads_once_and_writes_once(host, run_module, monkeypatch):
     stored_integrations(host, integration(), integration(integration_id=8, name='Old'))
-    host.on('integration.create', lambda action: {'integration': integration(
-        integration_id=9, name=action['name'], all_resources=True, resources=['Magento_Backend::all'])})
-    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    host.on('integration.create', {'integration': integration(
+        integration_id=9, name='Reporting', all_resources=True, resources=['Magento_Backend::all'])})
+    # Magento's answer to the update: another run activated it meanwhile, which only the answer can tell.
+    host.on('integration.update', {'integration': integration(email='new@acme.example', status=1)})
     host.on('integration.delete', {'deleted': True})
     seen = batches(host, monkeypatch)
     failed, result = run_module(magento_integration.main, {'_ansible_diff': True, 'integrations': [
@@ -211,6 +215,7 @@ def test_list_mode_reads_once_and_writes_once(host, run_module, monkeypatch):
                     ['integration.update', 'integration.create', 'integration.delete']]
     assert [i and i['name'] for i in result['integrations']] == ['Acme ERP', 'Reporting', None, None]
     assert result['integrations'][0]['email'] == 'new@acme.example'
+    assert result['integrations'][0]['status'] == 'active', 'the module reports what Magento answered, not its own input'
     # Only what changes, keyed by name.
     assert sorted(result['diff']['before']) == ['Acme ERP', 'Old', 'Reporting']
     assert result['diff']['before']['Acme ERP'] == {'email': 'ops@acme.example'}

@@ -19,10 +19,19 @@ ACCESS = dict(CONSUMER, access_token='a' * 32, access_token_secret='t' * 32)
 WRITES = {'integration.activate', 'integration.prepare_exchange', 'integration.post_to_consumer', 'integration.revoke'}
 
 
+REFUSED = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                 'parameters': {'resources': 'Magento_Backend::admin'}})
+
+
 class FakeHTTP(object):
-    def __init__(self):
+    """Magento's HTTP side: REST answers 200 only to a call signed with an access token the store issued (in a bridge
+    answer or by the token exchange), 401 otherwise; ``rest`` overrides the answer of one (bearer, route)."""
+
+    def __init__(self, host):
+        self.host = host
         self.calls = []
         self.rest = {}
+        self.minted = set()
 
     def __call__(self, base_url, validate_certs, timeout, scrub=None):
         self.base_url = base_url
@@ -37,16 +46,20 @@ class FakeHTTP(object):
 
     def access_token(self, key, secret, token, token_secret, verifier):
         self.calls.append(('access_token', verifier))
+        self.minted.add('A' * 32)
         return 'A' * 32, 'T' * 32
 
     def rest_get(self, route, credentials=None, bearer=None):
         self.calls.append(('bearer' if bearer else 'oauth', route))
-        return self.rest.get((bool(bearer), route), (200, ['Magento_Store']))
+        if (bool(bearer), route) in self.rest:
+            return self.rest[(bool(bearer), route)]
+        token = bearer or (credentials or {}).get('access_token')
+        return (200, ['Magento_Store']) if token in self.minted | self.host.access_tokens() else REFUSED
 
 
 @pytest.fixture
-def http(monkeypatch):
-    fake = FakeHTTP()
+def http(monkeypatch, host):
+    fake = FakeHTTP(host)
     monkeypatch.setattr(_oauth, 'OAuthClient', fake)
     monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
     monkeypatch.setattr(_authorization, 'POLL_INTERVAL', 0.01)
