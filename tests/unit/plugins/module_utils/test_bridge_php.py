@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import subprocess
 import pytest
 
 from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_SOURCE, BRIDGE_PROTOCOL
+from ansible_collections.commerceops.magento.plugins.module_utils._transport import _ATTEMPTS
 
 # tests/unit/plugins/module_utils -> repository root is four levels up.
 _ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -113,3 +115,26 @@ def test_errors_before_magento_answer_one_json_document(tmp_path, request_text, 
     assert response['results'] == []
     assert response['error']['kind'] == kind
     assert message in response['error']['message']
+
+
+def _emulator_actions():
+    """The keys of the emulator's copy of the bridge (ACTIONS in extensions/emulator/magento_emulator/bridge.py)."""
+    with open(os.path.join(_ROOT, 'extensions', 'emulator', 'magento_emulator', 'bridge.py'), encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, 'id', None) for t in node.targets] == ['ACTIONS']:
+            return [ast.literal_eval(key) for key in node.value.keys]
+    raise AssertionError('the emulator bridge has no ACTIONS table')
+
+
+def test_the_client_the_php_bridge_the_emulator_and_the_docs_know_the_same_actions():
+    """One list of bridge actions: what the client can describe in an error (_transport._ATTEMPTS), what the PHP bridge
+    dispatches (CMB_ACTIONS), what the emulator's copy answers, and what docs/bridge-protocol.md documents."""
+    lists = {'_transport._ATTEMPTS': list(_ATTEMPTS), 'CMB_ACTIONS (PHP)': list(_dispatch_map()),
+             'emulator bridge.ACTIONS': _emulator_actions(), 'docs/bridge-protocol.md': _documented_actions()}
+    for where, names in lists.items():
+        assert len(names) == len(set(names)), '%s names an action twice' % where
+    reference = set(lists['CMB_ACTIONS (PHP)'])
+    differences = dict((where, {'missing': sorted(reference - set(names)), 'extra': sorted(set(names) - reference)})
+                       for where, names in lists.items() if set(names) != reference)
+    assert not differences, 'the action lists differ from the PHP bridge\'s: %s' % differences
