@@ -4,8 +4,6 @@ import json
 import os
 import subprocess
 
-import pytest
-
 from magento_emulator import bridge
 
 PRODUCTS = 'Magento_Catalog::products'

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-# A module of the emulator that fails to import fails these tests: it is never a reason to skip them.
-from magento_emulator import cli, cli_magento, crypto, fakephp, http_server, phparray, store  # noqa: F401
+# A module of the emulator that fails to import fails these tests (and conftest.py the suite): never a skip.
+from magento_emulator import cli, cli_magento, crypto, fakephp, phparray, store
 
 LAUNCHER = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'extensions', 'emulator',
                                         'magento-emulator'))

@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
