@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from magento_emulator import bridge
+from magento_emulator import bridge, store
 
 PRODUCTS = 'Magento_Catalog::products'
 
@@ -282,3 +282,23 @@ def test_expect_writes_only_when_the_integration_is_as_read(emulator_root):
     assert code == 1 and response['error']['kind'] == 'conflict' and '(status, token)' in response['error']['message']
     response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
     assert response['results'][0]['integration']['token'] == {'type': 'access', 'rows': 1}
+
+
+def test_config_file_integrations_are_only_guarded(emulator_root):
+    """The client refuses to change config-file integrations before any write, with the fix; the bridge only guards."""
+    response, code = run(emulator_root, create_action('From XML'))
+    integration_id = response['results'][0]['integration']['integration_id']
+    conn = store.connect(emulator_root)
+    try:
+        with store.transaction(conn):
+            conn.execute('UPDATE integration SET setup_type = 1 WHERE integration_id = ?', (integration_id,))
+    finally:
+        conn.close()
+    for action, what in (('integration.update', 'updated'), ('integration.delete', 'deleted')):
+        request = dict(create_action('From XML'), action=action, integration_id=integration_id)
+        response, code = run(emulator_root, request)
+        assert code == 1 and response['error']['kind'] == 'input'
+        assert response['error']['message'] == 'Integration %d comes from a config file (setup_type 1): not %s.' % (
+            integration_id, what)
+    response, code = run(emulator_root, {'action': 'integration.get', 'integration_id': integration_id})
+    assert response['results'][0]['integration']['name'] == 'From XML'

@@ -44,15 +44,29 @@ def item(path, scope='default', code=''):
     ('store', 'DEFAULT', 'The "DEFAULT" value doesn\'t exist. Enter another value and try again.'),
 ])
 def test_scope_errors_in_config_set_order(emulator_root, scope, code, message):
-    with pytest.raises(config.ScopeError) as info:
-        config.get_items(emulator_root, [item(ALLOW, scope, code)])
+    conn = store.connect(emulator_root)
+    try:
+        with pytest.raises(config.ScopeError) as info:
+            config.resolve_scope(conn, scope, code)
+    finally:
+        conn.close()
     assert info.value.message == message and info.value.kind == 'input'
 
 
-def test_group_scope_is_input_for_the_bridge(emulator_root):
+@pytest.mark.parametrize('scope, code', [
+    ('default', 'base'), ('', 'base'), ('bogus', ''), ('websites', ''), ('stores', '9bad'), ('bogus', 'base'),
+    ('group', 'main_website_store'),
+])
+def test_the_bridge_only_guards_scope_and_code_the_client_checked(emulator_root, scope, code):
+    with pytest.raises(config.InputError) as info:
+        config.get_items(emulator_root, [item(ALLOW, scope, code)])
+    assert info.value.message == 'Invalid scope "%s" with scope code "%s".' % (scope, code) and info.value.kind == 'input'
+
+
+def test_an_unknown_scope_code_is_magentos_answer_through_the_bridge(emulator_root):
     with pytest.raises(config.ScopeError) as info:
-        config.get_items(emulator_root, [item(ALLOW, 'group', 'main_website_store')])
-    assert info.value.message == 'The "group" value doesn\'t exist. Enter another value and try again.'
+        config.get_items(emulator_root, [item(ALLOW, 'websites', 'nosuch')])
+    assert info.value.message == 'The "nosuch" value doesn\'t exist. Enter another value and try again.'
 
 
 def test_get_items_shape_and_scopes(emulator_root):
@@ -173,9 +187,10 @@ def test_delete_items(emulator_root):
 def test_delete_refuses_locked_paths_before_deleting_anything(emulator_root):
     config.set_value(emulator_root, ALLOW, '1', 'websites', 'base')
     config.set_value(emulator_root, BEARER, '1', lock='config')
-    with pytest.raises(config.MagentoError) as info:
+    with pytest.raises(config.InputError) as info:
         config.delete_items(emulator_root, [item(ALLOW, 'websites', 'base'), item(BEARER, 'stores', 'default')])
-    assert info.value.message == config.MSG_LOCKED and info.value.kind == 'magento'
+    # The PHP bridge's guard: the client refuses it first, naming the file.
+    assert info.value.message == 'Config path "%s" is locked at stores scope: not deleted.' % BEARER
     assert rows(emulator_root, ALLOW) == [('websites', 1, '1')]
 
 

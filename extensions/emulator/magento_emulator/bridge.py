@@ -154,14 +154,21 @@ class Executor(object):
     def integration_create(self, p):
         return {'integration': integrations.create(self.conn, self.root, **self._fields(p))}
 
-    def integration_update(self, p):
+    def _not_from_config_file(self, p, what):
+        """The PHP bridge's guard: the client refuses config-file integrations before any write, with the fix."""
         row = integrations.load_or_fail(self.conn, p.integer('integration_id'))
         if int(row['setup_type']) == integrations.TYPE_CONFIG:
-            raise BridgeError('magento', "The integrations created in the config file can't be edited.")
+            raise BridgeError('input', 'Integration %d comes from a config file (setup_type 1): not %s.'
+                              % (row['integration_id'], what))
+        return row
+
+    def integration_update(self, p):
+        row = self._not_from_config_file(p, 'updated')
         return {'integration': integrations.update(self.conn, self.root, row['integration_id'], **self._fields(p))}
 
     def integration_delete(self, p):
-        return {'deleted': integrations.delete(self.conn, self.root, p.integer('integration_id'))}
+        row = self._not_from_config_file(p, 'deleted')
+        return {'deleted': integrations.delete(self.conn, self.root, row['integration_id'])}
 
     def integration_activate(self, p):
         return integrations.activate(self.conn, self.root, p.integer('integration_id'), p.boolean('reauthorize', False))

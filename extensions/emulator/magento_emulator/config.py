@@ -510,6 +510,12 @@ def _item_fields(conn, item):
     code = item.get('scope_code')
     if (scope is not None and not isinstance(scope, str)) or (code is not None and not isinstance(code, str)):
         raise InputError('The parameters "scope" and "scope_code" must be strings.')
+    scope = 'default' if scope is None else scope
+    code = '' if code is None else code
+    # The PHP bridge's guard (the client checks scope and code first, with its own messages); unknown codes are
+    # Magento's answer.
+    if scope not in BRIDGE_SCOPES or (scope == 'default') != (code == '') or (code and not _CODE_RE.match(code)):
+        raise InputError('Invalid scope "%s" with scope code "%s".' % (scope, code))
     scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
     return path, scope, code, scope_id
 
@@ -554,7 +560,7 @@ def delete_items(root, items):
         for item in items:
             path, scope, code, scope_id = _item_fields(conn, item)
             if lock_of(root, path, scope, code, files) is not None:
-                raise MagentoError(MSG_LOCKED)
+                raise InputError('Config path "%s" is locked at %s scope: not deleted.' % (path, scope))
             plan.append((path, scope, code, scope_id))
         out = []
         with store.transaction(conn):

@@ -72,13 +72,24 @@ def test_source_keeps_stdout_clean_and_uses_no_sql():
 
 def test_documented_magento_messages_are_used_verbatim():
     for message in (
-        "The integrations created in the config file can\\'t be edited.",
-        "Uninstall the extension to remove integration \\'%s\\'.",
         'Bridge protocol %d cannot answer a request of protocol %s.',
-        'A scope code is missing. Enter a code and try again.',
-        'A scope is missing. Enter a scope and try again.',
+        'The "%s" value doesn\\\'t exist. Enter another value and try again.',
     ):
         assert message in BRIDGE_SOURCE, message
+
+
+def test_rules_the_client_checks_first_are_only_terse_guards_in_the_bridge():
+    """Scope and code form, config-file integrations and locked values are refused by the client before any write, with
+    messages that name the setting and the fix (_config.normalise_setting, ConfigPlan, magento_integration's wanted());
+    the bridge keeps one short guard each, not a second wording of the rule."""
+    for guard in ('Invalid scope "%s" with scope code "%s".',
+                  'Integration %d comes from a config file (setup_type 1): not %s.',
+                  'Config path "%s" is locked at %s scope: not deleted.'):
+        assert BRIDGE_SOURCE.count(guard) == 1, guard
+    for second_wording in ('A scope is missing.', 'A scope code is missing.', 'The scope code can include only letters',
+                           "can\\'t include a scope code", "created in the config file can\\'t be edited",
+                           'Uninstall the extension', 'has already been locked'):
+        assert second_wording not in BRIDGE_SOURCE, second_wording
 
 
 _PHP = shutil.which('php')

@@ -159,3 +159,16 @@ def test_a_value_among_the_fields_options_is_saved(host, run_module, stored, pat
 def test_a_locked_value_outside_the_options_is_refused_too(host, run_module, stored):
     failed, result = run_module(magento_config.main, {'path': 'web/seo/use_rewrites', 'value': 'yes', 'lock': 'env'})
     assert failed and "1 (Yes), 0 (No)" in result['msg'] and host.commands == []
+
+
+def test_a_locked_value_is_not_deleted_and_nothing_is_written(host, run_module, stored):
+    # The rule lives here, before any write; the bridge's config.delete keeps only a terse guard.
+    stored['oauth/cleanup/cleanup_probability'] = item('oauth/cleanup/cleanup_probability', '100')
+    stored['webapi/webapisecurity/allow_insecure'] = item(
+        'webapi/webapisecurity/allow_insecure', '1', locked={'source': 'app/etc/config.php', 'scope': 'default', 'value': '1'})
+    failed, result = run_module(magento_config.main, {'settings': [
+        {'path': 'oauth/cleanup/cleanup_probability', 'state': 'absent'},
+        {'path': 'webapi/webapisecurity/allow_insecure', 'state': 'absent'},
+    ]})
+    assert failed and 'locked in app/etc/config.php' in result['msg'] and 'remove it there' in result['msg']
+    assert 'config.delete' not in host.actions and host.commands == []
