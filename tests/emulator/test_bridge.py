@@ -9,6 +9,13 @@ from magento_emulator import bridge, store
 
 PRODUCTS = 'Magento_Catalog::products'
 
+NO_TOKEN = {'type': None, 'rows': 0, 'created_at': None, 'revoked': False}
+
+
+def kind(token):
+    """The token's type and row count (its created_at is the time of the test run)."""
+    return token['type'], token['rows']
+
 
 def req(root, *actions, protocol=1):
     return {'protocol': protocol, 'magento_root': root, 'actions': list(actions)}
@@ -54,7 +61,7 @@ def test_integration_lifecycle(emulator_root):
                          {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
     first, second = response['results']
     assert first['token_created'] is True and second['token_created'] is False
-    assert second['integration']['status'] == 1 and second['integration']['token'] == {'type': 'access', 'rows': 1}
+    assert second['integration']['status'] == 1 and kind(second['integration']['token']) == ('access', 1)
     assert second['credentials'] == first['credentials']
 
     response, code = run(emulator_root, {'action': 'integration.list'},
@@ -70,7 +77,7 @@ def test_integration_lifecycle(emulator_root):
 
     response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': iid})
     assert response['results'][0]['revoked'] is True
-    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+    assert response['results'][0]['integration']['token'] == NO_TOKEN
 
     response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': iid,
                                          'reauthorize': False})
@@ -162,10 +169,10 @@ def test_revoke_removes_stray_rows_too(emulator_root):
     conn = store.connect(emulator_root)
     integrations.convert_to_request(conn, conn.execute('SELECT entity_id FROM oauth_token').fetchone()[0])
     response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': 1})
-    assert response['results'][0]['integration']['token'] == {'type': 'request', 'rows': 2}
+    assert kind(response['results'][0]['integration']['token']) == ('request', 2)
     response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': 1})
     assert response['results'][0]['revoked'] is True
-    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+    assert response['results'][0]['integration']['token'] == NO_TOKEN
     assert response['results'][0]['integration']['status'] == 0
 
 
@@ -219,32 +226,29 @@ def php(root, *args, stdin=''):
                           text=True, timeout=60)
 
 
-def bridge_file(tmp_path, protocol=1):
-    path = tmp_path / 'commerceops-magento-bridge.php'
-    path.write_text('<?php\n// commerceops-magento-bridge protocol=%d\nexit(0);\n' % protocol)
-    return str(path)
-
-
-def test_fake_php_runs_the_bridge(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
+def test_fake_php_runs_the_bridge(emulator_root, bridge_script):
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, create_action('x'),
-                                                                          create_action('X'))))
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, create_action('x'), create_action('X'))))
     assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'conflict'
 
 
-def test_fake_php_marker_protocol_mismatch(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path, 9), stdin=json.dumps(req(emulator_root)))
+def test_fake_php_marker_protocol_mismatch_in_the_python_copy(emulator_root, tmp_path, monkeypatch):
+    # The Python copy answers for a script whose marker names another protocol (the real PHP reads its own constant).
+    monkeypatch.setenv('MAGENTO_EMULATOR_PHP', 'none')
+    path = tmp_path / 'commerceops-magento-bridge.php'
+    path.write_text('<?php\n// commerceops-magento-bridge protocol=9\nexit(0);\n')
+    done = php(emulator_root, str(path), stdin=json.dumps(req(emulator_root)))
     assert done.returncode == 1
     error = json.loads(done.stdout)['error']
     assert error['kind'] == 'protocol'
     assert error['message'] == 'Bridge protocol 1 cannot answer a request of protocol 9.'
 
 
-def test_concurrent_duplicate_creates(emulator_root, tmp_path):
-    script = bridge_file(tmp_path)
+def test_concurrent_duplicate_creates(emulator_root, bridge_script):
+    script = bridge_script
     body = json.dumps(req(emulator_root, create_action('Racer')))
     procs = [subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for dummy in range(4)]
@@ -281,10 +285,38 @@ def test_expect_writes_only_when_the_integration_is_as_read(emulator_root):
     # A token action expecting the inactive state it read is refused once another run activated it.
     run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
     response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False,
-                                         'expect': {'status': 0, 'token': {'type': None, 'rows': 0}}})
+                                         'expect': {'status': 0, 'token': NO_TOKEN}})
     assert code == 1 and response['error']['kind'] == 'conflict' and '(status, token)' in response['error']['message']
     response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
-    assert response['results'][0]['integration']['token'] == {'type': 'access', 'rows': 1}
+    assert kind(response['results'][0]['integration']['token']) == ('access', 1)
+
+
+def test_token_metadata_created_at_in_utc_and_revoked_without_secrets(emulator_root):
+    """INTEGRATION.token carries the integration token row's age (oauth_token.created_at, ISO 8601 UTC) and its
+    revoked flag: what a rotation schedule needs, and nothing secret."""
+    response, dummy = run(emulator_root, create_action())
+    iid = response['results'][0]['integration']['integration_id']
+    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0, 'created_at': None,
+                                                              'revoked': False}
+    response, dummy = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid})
+    token = response['results'][0]['integration']['token']
+    from magento_emulator import store
+    conn = store.connect(emulator_root)
+    row = conn.execute('SELECT created_at, token, secret FROM oauth_token').fetchone()
+    assert token == {'type': 'access', 'rows': 1, 'created_at': row['created_at'].replace(' ', 'T') + 'Z',
+                     'revoked': False}
+    conn.execute("UPDATE oauth_token SET created_at = '2026-01-02 03:04:05', revoked = 1")
+    response, dummy = run(emulator_root, {'action': 'integration.get', 'integration_id': iid},
+                          {'action': 'integration.list'})
+    token = response['results'][0]['integration']['token']
+    assert token == {'type': 'access', 'rows': 1, 'created_at': '2026-01-02T03:04:05Z', 'revoked': True}
+    assert response['results'][1]['integrations'][0]['token'] == token
+    assert row['token'] not in json.dumps(response) and 'secret' not in token
+
+    # A reauthorization replaces the row: the new token is as old as the call.
+    response, dummy = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': True})
+    token = response['results'][0]['integration']['token']
+    assert token['created_at'] > '2026-01-02T03:04:05Z' and token['revoked'] is False
 
 
 def test_config_file_integrations_are_only_guarded(emulator_root):
@@ -333,15 +365,14 @@ def test_expect_naming_a_field_the_integration_lacks_is_a_conflict(emulator_root
     assert code == 1 and response['error']['kind'] == 'conflict' and '(e_mail)' in response['error']['message']
 
 
-def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulator_root, tmp_path):
+def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulator_root, tmp_path, bridge_script):
     """Magento's duplicate-name check is a plain read before the save: a create of the same name in between makes the
     save fail on the unique index (AlreadyExistsException), which the bridge answers as a conflict."""
     from magento_emulator import faults
     inside = str(tmp_path / 'inside')
     faults.write(emulator_root, {'bridge_delay': {'seconds': 3, 'actions': 'integration.create', 'within': True,
                                                   'touch': inside, 'count': 1}})
-    script = bridge_file(tmp_path)
-    slow = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
+    slow = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     slow.stdin.write(json.dumps(req(emulator_root, create_action('Racer', resources=[PRODUCTS]))))
     slow.stdin.close()

@@ -1,11 +1,10 @@
 """IntegrationService / OauthService semantics against observed/schema.md and SPEC §1.11, §3."""
 
-import http.server
 import socket
-import threading
 
 import pytest
 
+from conftest import ConsumerEndpoint
 from magento_emulator import crypto, integrations as svc, store
 from magento_emulator.integrations import MagentoError
 
@@ -18,6 +17,14 @@ def conn(emulator_root):
     c = store.connect(emulator_root)
     yield c
     c.close()
+
+
+NO_TOKEN = {'type': None, 'rows': 0, 'created_at': None, 'revoked': False}
+
+
+def kind(token):
+    """The token's type and row count (its created_at is the time of the test run)."""
+    return token['type'], token['rows']
 
 
 def count(conn, table, where='1', args=()):
@@ -49,7 +56,7 @@ def test_create_all_rows(conn, emulator_root):
         'SELECT resource_id, privileges, permission FROM authorization_rule r JOIN authorization_role o '
         'ON o.role_id = r.role_id WHERE o.user_type = ?', ('1',))] == [('Magento_Backend::all', None, 'allow')]
     assert got['all_resources'] is True and got['resources'] == ['Magento_Backend::all']
-    assert got['token'] == {'type': None, 'rows': 0}
+    assert got['token'] == NO_TOKEN
     assert got['status'] == 0 and isinstance(got['integration_id'], int)
 
 
@@ -94,7 +101,7 @@ def test_update_keeps_tokens_and_status(conn, emulator_root):
     a = create(conn, emulator_root, 'a', all_resources=True)
     svc.activate(conn, emulator_root, a['integration_id'])
     got = svc.update(conn, emulator_root, a['integration_id'], 'a', resources=[PRODUCTS])
-    assert got['status'] == 1 and got['token'] == {'type': 'access', 'rows': 1}
+    assert got['status'] == 1 and kind(got['token']) == ('access', 1)
     assert got['resources'] == ['Magento_Backend::admin', PRODUCTS]
 
 
@@ -155,7 +162,7 @@ def test_activate_with_stale_verifier_does_nothing(conn, emulator_root):
     svc.prepare_exchange(conn, emulator_root, a['integration_id'])
     got = svc.activate(conn, emulator_root, a['integration_id'], False)
     assert got['token_created'] is False and got['integration']['status'] == 0
-    assert got['integration']['token'] == {'type': 'verifier', 'rows': 1}
+    assert kind(got['integration']['token']) == ('verifier', 1)
     assert got['credentials']['access_token'] is None
 
 
@@ -181,7 +188,7 @@ def test_prepare_exchange_and_second_row_pitfall(conn, emulator_root):
     assert third != verifier
     rows = conn.execute('SELECT type FROM oauth_token ORDER BY entity_id').fetchall()
     assert [r[0] for r in rows] == ['request', 'verifier']  # the stray second row
-    assert svc.get(conn, a['integration_id'])['token'] == {'type': 'request', 'rows': 2}
+    assert kind(svc.get(conn, a['integration_id'])['token']) == ('request', 2)
     # reauthorize deletes the first row and sets status 0; the remaining verifier is re-used
     conn.execute('UPDATE integration SET status = 1')  # to see it reset
     fourth, row, dummy, dummy = svc.prepare_exchange(conn, emulator_root, a['integration_id'], reauthorize=True)
@@ -190,41 +197,15 @@ def test_prepare_exchange_and_second_row_pitfall(conn, emulator_root):
     assert fourth == third
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    captured = []
-    status = 500
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers['Content-Length']))
-        self.captured.append((self.path, dict(self.headers), body.decode()))
-        self.send_response(self.status)
-        self.send_header('Location', '/elsewhere')
-        self.send_header('Content-Length', '0')
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def callback_server():
-    _Recorder.captured = []
-    server = http.server.HTTPServer(('127.0.0.1', 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize('status', [200, 302, 500])
-def test_post_to_consumer(conn, emulator_root, callback_server, status):
-    _Recorder.status = status
-    url = 'http://127.0.0.1:%d/endpoint?x=1' % callback_server.server_port
+def test_post_to_consumer(conn, emulator_root, consumer_endpoint, status):
+    ConsumerEndpoint.status = status
+    url = 'http://127.0.0.1:%d/endpoint?x=1' % consumer_endpoint.server_port
     a = create(conn, emulator_root, 'x', all_resources=True, endpoint=url, identity_link_url=url)
     verifier, row = svc.post_to_consumer(conn, emulator_root, a['integration_id'])
-    assert len(_Recorder.captured) == 1  # no redirect followed, status ignored
-    path, headers, body = _Recorder.captured[0]
+    assert len(ConsumerEndpoint.captured) == 1  # no redirect followed, status ignored
+    path, headers, body = ConsumerEndpoint.captured[0]
+    headers = dict(headers)
     creds = svc.credentials(conn, emulator_root, row)
     assert path == '/endpoint?x=1'
     assert headers['User-Agent'] == 'Laminas\\Http\\Client'

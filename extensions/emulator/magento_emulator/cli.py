@@ -1,7 +1,9 @@
-"""``magento-emulator start|stop|status --root DIR`` (extensions/emulator/DESIGN.md)."""
+"""``magento-emulator start|stop|status --root DIR`` (extensions/emulator/DESIGN.md), and the test fixtures
+``token-age`` and ``config-integration`` (docs/emulator.md)."""
 
 import argparse
 import datetime
+import re
 import json
 import os
 import signal
@@ -9,13 +11,10 @@ import subprocess
 import sys
 import time
 
-from magento_emulator import crypto, store
+from magento_emulator import cache, crypto, realphp, store
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CACHE_TYPES = ('config', 'layout', 'block_html', 'collections', 'reflection', 'db_ddl', 'compiled_config',
-               'eav', 'customer_notification', 'config_integration', 'config_integration_api',
-               'graphql_query_resolver_result', 'full_page', 'config_webservice', 'translate')
 
 MODULES = ('Magento_Store', 'Magento_Directory', 'Magento_Config', 'Magento_Backend', 'Magento_Authorization',
            'Magento_Customer', 'Magento_Eav', 'Magento_User', 'Magento_Integration', 'Magento_Webapi',
@@ -32,7 +31,7 @@ def _php_quote(value):
 
 def env_php_text(crypt_key, install_date):
     """env.php as Magento's PhpFormatter writes it (short arrays, 4-space indent)."""
-    cache_types = ',\n'.join("        '%s' => 1" % t for t in CACHE_TYPES)
+    cache_types = ',\n'.join("        '%s' => 1" % t for t in cache.TYPE_IDS)
     return """<?php
 return [
     'backend' => [
@@ -116,10 +115,11 @@ def config_php_text():
 
 BOOTSTRAP_PHP = """<?php
 /**
- * magento-emulator: stub of Magento's app/bootstrap.php. The PHP in this root is emulated by
- * bin/php (a Python script); nothing here is ever executed by a real PHP.
+ * magento-emulator: Magento's app/bootstrap.php for this emulated root. The bridge requires it and gets
+ * the emulator's PHP stand-ins of the Magento classes it calls (see extensions/emulator/DESIGN.md).
  */
 define('BP', dirname(__DIR__));
+require {stand_ins};
 """
 
 _BIN_PHP = """#!{python}
@@ -129,8 +129,9 @@ import sys
 
 sys.path.insert(0, {package_parent!r})
 from magento_emulator import fakephp
-
-sys.exit(fakephp.main(sys.argv[1:]))
+{coverage}
+# The PHP that runs the commerceops bridge here; None: the bridge's Python copy (no usable PHP was found).
+sys.exit(fakephp.main(sys.argv[1:], real_php={real_php!r}))
 """
 
 _BIN_MAGENTO = """#!{python}
@@ -170,8 +171,13 @@ def create_root(root, base_url=None):
     _write(os.path.join(root, 'app/etc/env.php'), env_php_text(crypto.generate_key_string(), install_date),
            mode=0o640, overwrite=False)
     _write(os.path.join(root, 'app/etc/config.php'), config_php_text(), overwrite=False)
-    _write(os.path.join(root, 'app/bootstrap.php'), BOOTSTRAP_PHP)
-    fmt = {'python': sys.executable, 'package_parent': PACKAGE_PARENT}
+    _write(os.path.join(root, 'app/bootstrap.php'),
+           BOOTSTRAP_PHP.format(stand_ins=_php_quote(os.path.join(realphp.PHP_DIR, 'bootstrap.php'))))
+    coverage = os.environ.get(realphp.ENV_COVERAGE)
+    fmt = {'python': sys.executable, 'package_parent': PACKAGE_PARENT, 'real_php': realphp.find(),
+           # a coverage directory given when the root was made holds for its runs (ansible-test drops the environment)
+           'coverage': ('os.environ.setdefault(%r, %r)\n' % (realphp.ENV_COVERAGE, os.path.abspath(coverage))
+                        if coverage else '')}
     _write(os.path.join(root, 'bin/php'), _BIN_PHP.format(**fmt), mode=0o755)
     _write(os.path.join(root, 'bin/magento'), _BIN_MAGENTO.format(**fmt), mode=0o755)
     store.init(root, base_url)
@@ -343,6 +349,47 @@ def stop(root):
     return was_running
 
 
+AGE_UNITS = {'d': 86400, 'h': 3600, 'm': 60}
+
+
+def _age(text):
+    """``100d``, ``12h``, ``30m`` (or combined, ``1d12h``) as a timedelta."""
+    match = re.match(r'^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$', text or '')
+    if not text or not match:
+        raise ValueError('--age %r is not an age: give days, hours or minutes, for example 100d, 12h or 30m.' % text)
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return datetime.timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def token_age(root, name, age=None, created_at=None):
+    """Backdate the integration's token: made ``age`` ago, or at ``created_at`` (ISO 8601 UTC)."""
+    from magento_emulator import integrations
+    if created_at is not None:
+        when = datetime.datetime.strptime(created_at, '%Y-%m-%dT%H:%M:%SZ')
+    else:
+        when = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - _age(age)
+    conn = store.connect(root)
+    try:
+        stored, rows = integrations.set_token_created_at(conn, name, when)
+    finally:
+        conn.close()
+    return {'name': stored, 'tokens': rows, 'created_at': when.strftime('%Y-%m-%dT%H:%M:%SZ')}
+
+
+def config_integration(root, name, email='', resources=None, remove=False):
+    """Declare an integration as a module's etc/integration.xml does after setup:upgrade, or remove it again."""
+    from magento_emulator import integrations
+    conn = store.connect(root)
+    try:
+        if remove:
+            stored = integrations.remove_config_integration(conn, name)
+            return {'name': stored or name, 'declared': False}
+        return {'name': integrations.declare_config_integration(conn, root, name, email, resources)['name'],
+                'declared': True}
+    finally:
+        conn.close()
+
+
 def _print(info, as_json, stream=None):
     stream = stream or sys.stdout
     if as_json:
@@ -364,9 +411,30 @@ def main(argv=None):
         if name == 'start':
             p.add_argument('--host', default='127.0.0.1')
             p.add_argument('--port', type=int, default=0)
+    p = sub.add_parser('token-age', help='test fixture: backdate an integration\'s token')
+    p.add_argument('--root', required=True, help='the fake Magento root')
+    p.add_argument('--name', required=True, help='the integration (case-insensitive)')
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument('--age', help='how old the token is to be: 100d, 12h, 30m')
+    when.add_argument('--created-at', help='when the token was made, ISO 8601 UTC (2026-01-02T03:04:05Z)')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
+    p = sub.add_parser('config-integration', help='test fixture: an integration declared in a module\'s '
+                                                  'etc/integration.xml, as setup:upgrade creates it')
+    p.add_argument('--root', required=True, help='the fake Magento root')
+    p.add_argument('--name', required=True)
+    p.add_argument('--email', default='')
+    p.add_argument('--resource', action='append', default=[], help='an ACL resource id (repeat for more)')
+    p.add_argument('--remove', action='store_true', help='remove it again (test cleanup; Magento refuses to)')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
     args = parser.parse_args(argv)
     root = os.path.abspath(args.root)
     try:
+        if args.command == 'token-age':
+            _print(token_age(root, args.name, args.age, args.created_at), args.json)
+            return 0
+        if args.command == 'config-integration':
+            _print(config_integration(root, args.name, args.email, args.resource, args.remove), args.json)
+            return 0
         if args.command == 'start':
             _print(start(root, args.host, args.port), args.json)
             return 0

@@ -516,7 +516,10 @@ def _item_fields(conn, item):
     # Magento's answer.
     if scope not in BRIDGE_SCOPES or (scope == 'default') != (code == '') or (code and not _CODE_RE.match(code)):
         raise InputError('Invalid scope "%s" with scope code "%s".' % (scope, code))
-    scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
+    try:
+        scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
+    except ScopeError as exc:   # an unknown code: Magento's answer, through the bridge
+        raise ScopeError(exc.message, exception=None)
     return path, scope, code, scope_id
 
 
