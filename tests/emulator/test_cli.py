@@ -224,8 +224,9 @@ def test_config_integration_is_declared_like_setup_upgrade_does_and_removed_for_
     got = response['results'][0]['integration']
     assert got['setup_type'] == 1 and got['status'] == 0 and got['consumer_id'] is not None
     assert got['resources'] == ['Magento_Backend::admin', 'Magento_Catalog::products']
-    # Magento refuses to delete it; the emulator's cleanup command removes it with its consumer.
-    assert response['error']['message'] == "Uninstall the extension to remove integration 'Vendor Sync'."
+    # The bridge refuses to delete it (its guard; the module refuses first); the emulator's cleanup command removes it
+    # with its consumer.
+    assert response['error']['message'] == 'Integration 1 comes from a config file (setup_type 1): not deleted.'
     code, out, err = _cli_json(capsys, 'config-integration', '--root', emulator_root, '--name', 'vendor sync', '--remove')
     assert code == 0 and out == {'name': 'Vendor Sync', 'declared': False}
     assert counts() == empty
