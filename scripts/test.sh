@@ -5,7 +5,7 @@
 #   scripts/test.sh sanity units    # only these stages (any order given is run in the canonical order)
 #   scripts/test.sh --list          # list the stages
 #
-# Stages: php emulator sanity units integration reliability phpcov lint molecule docs package
+# Stages: php emulator sanity units integration reliability field phpcov lint molecule docs package
 # (see docs/development.md). Needs scripts/bootstrap.sh to have run.
 #
 # Environment:
@@ -19,7 +19,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-ALL_STAGES=(php emulator sanity units integration reliability phpcov lint molecule docs package)
+ALL_STAGES=(php emulator sanity units integration reliability field phpcov lint molecule docs package)
 # The suites that run the shipped PHP bridge (through the emulator) record its line coverage; phpcov sums it up.
 PHP_COVERAGE_SUITES=(emulator integration reliability)
 
@@ -188,6 +188,15 @@ run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, s
 }
 stage_emulator() { run_pytest tests/emulator; }
 stage_reliability() { run_pytest tests/reliability; }
+# Over SSH to this machine as a deploy user with become_user, on a store owned by www-data (tests/field/run.sh);
+# needs root: it installs openssh-server, sudo and acl when missing.
+stage_field() {
+    [[ -f tests/field/run.sh ]] || { skip "tests/field/run.sh does not exist"; return; }
+    local rc
+    bash tests/field/run.sh; rc=$?
+    [[ $rc == 77 ]] && { skip "the field stage needs root"; return; }
+    return $rc
+}
 
 # Stages that run on both cores run the second core even when the first one
 # failed (more to read from one run); the stage fails if either did.

@@ -1,9 +1,12 @@
 """The bridge executor (docs/bridge-protocol.md), directly and through the fake php."""
 
+import http.server
 import json
 import os
 import subprocess
+import threading
 import time
+import urllib.parse
 
 from magento_emulator import bridge, store
 
@@ -390,3 +393,40 @@ def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulato
                                 'process created it meanwhile.')
     response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert [i['name'] for i in response['results'][0]['integrations']] == ['RACER']
+
+
+class _Callback(http.server.BaseHTTPRequestHandler):
+    forms = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length'])).decode('ascii')
+        _Callback.forms.append(dict(urllib.parse.parse_qsl(body)))
+        self.send_response(200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize('rewrites, store_base_url', [('1', 'http://127.0.0.1:8080/'),
+                                                      ('0', 'http://127.0.0.1:8080/index.php/')])
+def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path, rewrites, store_base_url):
+    # Issue 10 item 7: with rewrites off Magento puts the running script's name in store_base_url; the bridge
+    # makes it build the front controller's URL (index.php/), never its own file name.
+    server = http.server.HTTPServer(('127.0.0.1', 0), _Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Callback.forms = []
+    try:
+        endpoint = 'http://127.0.0.1:%d/callback' % server.server_port
+        response, dummy = run(emulator_root, create_action('cb', endpoint=endpoint, identity_link_url=endpoint))
+        integration_id = response['results'][0]['integration']['integration_id']
+        from magento_emulator import config
+        config.set_value(emulator_root, 'web/seo/use_rewrites', rewrites)
+        done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(
+            emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': integration_id})))
+        assert done.returncode == 0, done.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [form['store_base_url'] for form in _Callback.forms] == [store_base_url]

@@ -5,7 +5,7 @@ import math
 import os
 import sys
 
-from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, faults, integrations, store
+from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, faults, files, integrations, store
 from magento_emulator.integrations import MagentoError
 
 PROTOCOL = 1
@@ -105,9 +105,18 @@ def _env_mode(root):
             return 'default'
 
 
+def front_controller(root):
+    """The script a web request runs: pub/index.php where the document root is pub/, else index.php."""
+    public = os.path.join(root, 'pub', 'index.php')
+    return public if os.path.isfile(public) else os.path.join(root, 'index.php')
+
+
 class Executor(object):
     def __init__(self, root):
         self.root = root
+        # Like the PHP bridge, present Magento's front controller as $_SERVER['SCRIPT_FILENAME'] before the
+        # bootstrap, so that the URLs Magento builds are a web request's (SPEC 15), not the bridge file's.
+        self.script_filename = front_controller(root)
         self._conn = None
         # A host fault's hook inside the running action (faults.py bridge_delay "within"), or None.
         self.window = None
@@ -198,7 +207,7 @@ class Executor(object):
                 'credentials': integrations.credentials(self.conn, self.root, row)}
 
     def integration_post_to_consumer(self, p):
-        dummy, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'),
+        dummy, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'), self.script_filename,
                                                    p.boolean('reauthorize', False))
         return {'integration': integrations.normalise(self.conn, integrations.load(self.conn, row['integration_id']))}
 
@@ -481,6 +490,10 @@ def execute(request, request_protocol=None):
     problem = _bootstrap_problem(root)
     if problem is not None:
         return _response([], _error(0, first, problem.kind, problem.message, problem.exception), problem.version), 1
+    try:
+        files.boot(root)
+    except files.BootstrapError as exc:
+        return _response([], _error(0, first, exc.kind, exc.message, exc.exception), None), 1
     host = _HostFaults(root, [action['action'] for action in actions])
     if host.down is not None:
         message = str(host.down.get('message') or faults.DB_DOWN_MESSAGE)

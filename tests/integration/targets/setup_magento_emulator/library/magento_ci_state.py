@@ -41,6 +41,9 @@ from ansible.module_utils.basic import AnsibleModule
 # What the collection writes: integrations, their OAuth consumers, tokens and nonces, ACL roles and rules, config.
 REAL_STORE_TABLES = ('integration', 'oauth_consumer', 'oauth_token', 'oauth_nonce', 'authorization_role',
                      'authorization_rule', 'core_config_data')
+# What every Magento bootstrap writes by itself, whatever the task (extensions/emulator/magento_emulator/files.py):
+# a read re-creates it after a cache clean, as on a real store, so it is no write of the task's.
+BOOTSTRAP_WRITES = ('/var/cache/config/global_primary_adminhtml.json',)
 
 # Reads env.php's database credentials (or takes a DSN) and prints {table: {rows, sha256}} of the rows, sorted.
 DIGEST_PHP = r'''<?php
@@ -81,6 +84,8 @@ def hash_files(root, folders, digest):
         for directory, _dirs, files in sorted(os.walk(os.path.join(root, folder))):
             for name in sorted(files):
                 path = os.path.join(directory, name)
+                if path[len(root):] in BOOTSTRAP_WRITES:
+                    continue
                 with open(path, 'rb') as handle:
                     digest.update(path[len(root):].encode('utf-8') + b'\0' + handle.read())
 
