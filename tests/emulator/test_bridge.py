@@ -8,6 +8,8 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
 from magento_emulator import bridge, store
 
 PRODUCTS = 'Magento_Catalog::products'
