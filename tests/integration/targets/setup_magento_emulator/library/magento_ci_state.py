@@ -90,12 +90,14 @@ def hash_files(root, folders, digest):
                     digest.update(path[len(root):].encode('utf-8') + b'\0' + handle.read())
 
 
-def emulator_digest(database):
+def emulator_digest(database, skip_tables=()):
     digest, rows = hashlib.sha256(), {}
-    connection = sqlite3.connect('file:%s?mode=ro' % database, uri=True)
+    connection = sqlite3.connect('file:%s?mode=ro' % database, uri=True, timeout=30)
     try:
         tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         for table in tables:
+            if table in skip_tables:
+                continue
             content = sorted(repr(tuple(row)) for row in connection.execute('SELECT * FROM "%s"' % table))
             rows[table] = len(content)
             digest.update(('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8'))
