@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import missing_required_lib
@@ -20,7 +19,7 @@ from ansible_collections.commerceops.magento.plugins.module_utils._errors import
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
     STATUS_WORDS, Integrations, check_item_names, check_name, item_error, to_view,
 )
-from ansible_collections.commerceops.magento.plugins.module_utils import _oauth
+from ansible_collections.commerceops.magento.plugins.module_utils import _oauth, _secret_file
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
 ITEM_KEYS = ('name', 'flow', 'rotate', 'wait_timeout')
@@ -414,7 +413,7 @@ class Authorizer(object):
         path = self.params['credentials_file']
         if not path:
             return False
-        content = dict(credentials, name=view['name'])
+        content = _secret_file.document(view['name'], credentials)
         try:
             with open(path) as handle:
                 existing = json.load(handle)
@@ -422,19 +421,7 @@ class Authorizer(object):
             existing = None
         changed = existing != content
         if changed and not self.module.check_mode:
-            directory = os.path.dirname(os.path.abspath(path))
-            handle, temp = tempfile.mkstemp(prefix='.credentials-', dir=directory)  # created 0600
-            try:
-                with os.fdopen(handle, 'w') as stream:
-                    json.dump(content, stream, indent=2, sort_keys=True)
-                    stream.write('\n')
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.rename(temp, path)
-            except Exception:
-                if os.path.exists(temp):
-                    os.unlink(temp)
-                raise
+            _secret_file.write_atomic(path, _secret_file.render(content))
         file_args = self.module.load_file_common_arguments(self.module.params, path=path)
         if file_args.get('mode') is None:
             file_args['mode'] = '0600'
