@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -24,6 +25,9 @@ from ansible_collections.commerceops.magento.plugins.module_utils import _oauth,
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
 ITEM_KEYS = ('name', 'flow', 'rotate', 'wait_timeout')
 POLL_INTERVAL = 1.0
+# Signed proof calls of one list-mode task in flight at once: enough to hide the HTTP round trips, few enough for a
+# store's PHP-FPM pool.
+PROOF_WORKERS = 8
 
 
 def expected_token(raw):
@@ -66,6 +70,7 @@ class Authorizer(object):
         self.integrations = Integrations(module.transport)
         self.warnings = []
         self.http = None
+        self._proofs = None  # list mode: the proofs to run at the end, concurrently
 
     # -- HTTP ---------------------------------------------------------------
     def _http(self, base_url):
@@ -194,6 +199,7 @@ class Authorizer(object):
                                         % (index, item['name'], item['wait_timeout']))
         if not items:
             return dict(changed=False, results=[])
+        self._proofs = []
         found = self.integrations.read_many(names, with_info=True, with_secrets=True)
         steps, results = [], [None] * len(items)
         for index, (item, read) in enumerate(zip(items, found)):
@@ -253,6 +259,7 @@ class Authorizer(object):
             results[step['index']] = self._result(True, step['flow'], raw, step['view'], credentials, step['before'],
                                                   snapshot(raw, credentials), verification)
         self.params = module_params
+        self._run_proofs(names, results)
 
         for item, result in zip(items, results):
             result['name'] = item['name']
@@ -371,6 +378,38 @@ class Authorizer(object):
         if view['resource_access'] == 'custom' and not view['resources']:
             return {'verified': False, 'route': 'GET ' + route, 'status': None, 'bearer': None,
                     'message': 'Not proven: the integration has no API resources, so every route refuses it.'}
+        if self._proofs is not None:
+            # List mode: proven later, several at a time (_run_proofs); the result holds this dict meanwhile.
+            proof = {}
+            self._proofs.append((proof, self.params, view, credentials, base_url))
+            return proof
+        return self._prove(self.params, view, credentials, base_url)
+
+    def _run_proofs(self, names, results):
+        """The list's signed proof calls, PROOF_WORKERS at a time; each result gets its own proof, and a refusal is
+        reported for the first refused integration in list order, after every proof has run."""
+        jobs, self._proofs = self._proofs, None
+        if not jobs:
+            return
+        self._http(jobs[0][4])  # one client, made here, shared by the workers
+        with ThreadPoolExecutor(max_workers=min(PROOF_WORKERS, len(jobs))) as pool:
+            futures = [pool.submit(self._prove, *job[1:]) for job in jobs]
+        order = dict((name, index) for index, name in enumerate(names))
+        refusals = []
+        for (proof, params, _view, _credentials, _base_url), future in zip(jobs, futures):
+            try:
+                proof.update(future.result())
+            except MagentoError as error:
+                refusals.append((order.get(params['name'], len(order)), error))
+        if refusals:
+            raise min(refusals, key=lambda refusal: refusal[0])[1]
+        for result in results:
+            if result.get('verification'):
+                result['verified'] = result['verification']['verified']
+
+    def _prove(self, params, view, credentials, base_url):
+        """The signed REST call(s) that prove one integration's access token (thread-safe: reads only ``params``)."""
+        route = params['verify_route']
         http = self._http(base_url)
         status, body = http.rest_get(route, credentials=credentials)
         proof = {'verified': status == 200, 'route': 'GET ' + route, 'status': status,
@@ -385,7 +424,7 @@ class Authorizer(object):
         if not proof['verified']:
             raise MagentoError('The access token of integration %r was refused by GET %srest%s: HTTP %s: %s' % (
                 view['name'], http.base_url, route, status, proof['message']), kind='verify', status=status)
-        if self.params['verify_bearer']:
+        if params['verify_bearer']:
             bearer_status, bearer_body = http.rest_get(route, bearer=credentials['access_token'])
             proof['bearer'] = {'verified': bearer_status == 200, 'status': bearer_status,
                                'message': 'OK' if bearer_status == 200 else
@@ -400,7 +439,7 @@ class Authorizer(object):
         file_changed = self._write_credentials_file(view, credentials)
         result = dict(
             changed=changed or file_changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
-            verified=None if verification is None else verification['verified'], verification=verification,
+            verified=None if verification is None else verification.get('verified'), verification=verification,
             credentials=credentials, integration=to_view(raw),
         )
         if self.module.check_mode:
