@@ -116,10 +116,7 @@ class ActionModule(ActionBase):
                 # Rewritten only when the (decrypted) content, encryption or mode differs: vault is salted, so
                 # comparing bytes would rewrite every vault file on every run.
                 _secret_file.write_atomic(path, vault.encode(_secret_file.render(content)))
-            for stale in _secret_file.stale_temp_files(path):
-                removed.append(stale)
-                if not check_mode:
-                    os.unlink(stale)
+            removed.extend(_secret_file.stale_temp_files(path, remove=not check_mode))
             files.append(dict(name=name, path=path, changed=changed))
             diffs.append((name, diff))
 

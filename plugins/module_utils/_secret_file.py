@@ -8,17 +8,21 @@ magento_credentials_files action plugin), so a credentials file looks and is wri
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
 import tempfile
+import time
 
 CREDENTIAL_KEYS = ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret')
-FILE_MODE = 0o600
 TEMP_SUFFIX = '.tmp'
 # tempfile.mkstemp's random part: 8 characters of this alphabet
 _TEMP_RANDOM = r'[a-z0-9_]{8}'
 _UNSAFE = re.compile(r'[^A-Za-z0-9_.-]')
+# A temporary file younger than this is never taken for a killed write's (it may not be locked yet).
+STALE_AFTER = 2.0
 
 
 def document(name, credentials):
@@ -41,33 +45,64 @@ def temp_prefix(path):
     return '.%s.' % os.path.basename(path)
 
 
-def stale_temp_files(path):
-    """Temporary files a killed write of ``path`` left beside it (the only place a write puts a secret)."""
+def stale_temp_files(path, remove=False):
+    """Temporary files a killed write of ``path`` left beside it (the only place a write puts a secret); with
+    ``remove``, they are deleted.
+
+    A live write holds a lock on its temporary file until the rename (another run may be writing the same file right
+    now); the kernel drops the lock of a killed process, so an unlocked file of that name is a dead write's.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     pattern = re.compile('^%s%s%s$' % (re.escape(temp_prefix(path)), _TEMP_RANDOM, re.escape(TEMP_SUFFIX)))
     try:
-        names = os.listdir(directory)
+        names = sorted(os.listdir(directory))
     except OSError:
         return []
-    return sorted(os.path.join(directory, name) for name in names if pattern.match(name))
+    stale = []
+    for name in names:
+        if pattern.match(name) and _is_dead_write(os.path.join(directory, name), remove):
+            stale.append(os.path.join(directory, name))
+    return stale
 
 
-def write_atomic(path, data, mode=FILE_MODE):
-    """Write ``data`` (bytes) to ``path``: a ``mode`` temporary file in the same directory, then a rename.
+def _is_dead_write(temp, remove):
+    try:
+        fd = os.open(temp, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+    except OSError:
+        return False  # renamed or removed meanwhile
+    try:
+        if time.time() - os.fstat(fd).st_mtime < STALE_AFTER:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (IOError, OSError) as error:
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return False  # a live write
+            raise
+        if remove:
+            os.unlink(temp)
+        return True
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path, data):
+    """Write ``data`` (bytes) to ``path``: a 0600 temporary file in the same directory, then a rename.
 
     A reader sees the old file or the new one, never a part. A run killed before the rename leaves only that
     temporary file, private and beside the target; stale_temp_files() finds it for the next run to remove.
+    Two writes of the same file at once are safe: the last rename wins, and neither removes the other's file.
     """
     directory = os.path.dirname(os.path.abspath(path))
     handle, temp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=directory)  # created 0600
     try:
-        if mode != FILE_MODE:
-            os.fchmod(handle, mode)
         with os.fdopen(handle, 'wb') as stream:
+            # Held until the file is closed, after the rename: tells stale_temp_files() this write is alive.
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX)
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temp, path)
+            os.replace(temp, path)
     except BaseException:
         # BaseException: also a KeyboardInterrupt (Ansible's worker gets one on Ctrl-C) removes the partial file.
         if os.path.lexists(temp):

@@ -226,7 +226,8 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary_file(tmp_path
 
 def test_a_write_killed_with_sigkill_leaves_only_a_private_file_beside_the_target_and_the_next_run_removes_it(tmp_path):
     target = tmp_path / 'Acme_ERP.json'
-    # A writer killed between the write and the rename: nothing runs after SIGKILL, so the temporary file stays.
+    # A writer stopped between the write and the rename (it sleeps in os.replace), then killed: nothing runs after
+    # SIGKILL, so its temporary file stays.
     writer = subprocess.Popen([sys.executable, '-c', (
         'import os, sys, time\n'
         'from ansible_collections.commerceops.magento.plugins.module_utils import _secret_file\n'
@@ -235,23 +236,42 @@ def test_a_write_killed_with_sigkill_leaves_only_a_private_file_beside_the_targe
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     try:
         deadline = time.time() + 20
-        while not _secret_file.stale_temp_files(str(target)) and time.time() < deadline:
+        while not os.listdir(str(tmp_path)) and time.time() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)  # past the fsync, into the sleeping rename
+        time.sleep(0.5)  # past the write and the fsync, into the sleeping rename
+        left = os.listdir(str(tmp_path))
+        assert len(left) == 1 and left[0].startswith('.Acme_ERP.json.') and left[0].endswith('.tmp')
+        temp = tmp_path / left[0]
+        old = time.time() - 60
+        os.utime(str(temp), (old, old))  # old enough to be a killed write's, if it were not locked
+
+        # Another run writing the same file meanwhile leaves the live write's temporary file alone.
+        result = run({'path': str(tmp_path), 'credentials': credentials()})
+        assert result['removed_temp_files'] == [] and temp.exists()
+        assert sorted(os.listdir(str(tmp_path))) == sorted(['Acme_ERP.json', 'Acme_PIM.json', left[0]])
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-    left = os.listdir(str(tmp_path))
-    assert len(left) == 1 and left[0].startswith('.Acme_ERP.json.') and left[0].endswith('.tmp')
-    assert mode(tmp_path / left[0]) == 0o600
+    assert mode(temp) == 0o600
 
     check = run({'path': str(tmp_path), 'credentials': credentials()}, check_mode=True)
-    assert check['removed_temp_files'] == [str(tmp_path / left[0])] and (tmp_path / left[0]).exists()
+    assert check['removed_temp_files'] == [str(temp)] and temp.exists()
     result = run({'path': str(tmp_path), 'credentials': credentials()})
-    assert result['removed_temp_files'] == [str(tmp_path / left[0])]
+    assert result['removed_temp_files'] == [str(temp)] and result['changed'] is True
     assert any('killed' in warning for warning in result['warnings'])
     assert sorted(os.listdir(str(tmp_path))) == ['Acme_ERP.json', 'Acme_PIM.json']
     assert run({'path': str(tmp_path), 'credentials': credentials()})['changed'] is False
+
+
+def test_a_fresh_temporary_file_is_not_taken_for_a_killed_write(tmp_path):
+    # Between mkstemp and the lock a live write's file is unlocked for an instant: only older files are stale.
+    temp = tmp_path / '.Acme_ERP.json.abcd1234.tmp'
+    temp.write_text('{}')
+    assert _secret_file.stale_temp_files(str(tmp_path / 'Acme_ERP.json'), remove=True) == []
+    old = time.time() - 60
+    os.utime(str(temp), (old, old))
+    assert _secret_file.stale_temp_files(str(tmp_path / 'Acme_ERP.json'), remove=True) == [str(temp)]
+    assert not temp.exists()
 
 
 def test_unknown_credentials_are_written_as_null(tmp_path):
