@@ -38,8 +38,8 @@ options:
     required: true
   credentials:
     description:
-      - The credentials of each integration, by integration name, as
-        RV(commerceops.magento.magento_integration_auth#module:results[].credentials) returns them.
+      - The credentials of each integration, by integration name. For each item of
+        RV(commerceops.magento.magento_integration_auth#module:results), its C(name) and its C(credentials).
       - The file name is the integration name with every character outside C(A-Za-z0-9_.-) replaced by C(_), then
         C(.json). Two names that make the same file name fail the task before any write.
     type: dict
