@@ -93,8 +93,16 @@ class ActionModule(ActionBase):
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise AnsibleActionFail('path %s is not a directory: give the directory the credentials files go to.'
                                     % directory)
-        directory_changed = self._directory(directory, check_mode)
+        try:
+            return self._write(result, directory, targets, vault, check_mode)
+        except OSError as error:
+            # The file system's refusal (permissions, a full disk), said plainly: no traceback, no content.
+            raise AnsibleActionFail('Cannot write the credentials files in %s: %s (%s). Run Ansible as a user that may '
+                                    'write there, or choose another path.' % (
+                                        directory, error.strerror or error, error.filename or directory))
 
+    def _write(self, result, directory, targets, vault, check_mode):
+        directory_changed = self._directory(directory, check_mode)
         files, diffs, warnings, removed = [], [], [], []
         for name, path, content in targets:
             before, encryption, readable, mode = self._existing(path, vault)
@@ -106,10 +114,11 @@ class ActionModule(ActionBase):
                 if not readable:
                     # Unknown content: shown as a change of every key, without the old values.
                     before_view.update((key, '(unreadable)') for key in content)
-                    warnings.append('%s could not be read as %s, so it is replaced. %s' % (
-                        path, 'an Ansible Vault file with the given vault_password' if encryption != 'none' else
-                        'JSON', 'Give vault_password to keep the credentials encrypted.'
-                        if encryption != 'none' and vault.secret is None else ''))
+                    warnings.append(' '.join(filter(None, [
+                        '%s could not be read as %s, so it is replaced.' % (
+                            path, 'JSON' if encryption == 'none' else 'an Ansible Vault file with the given vault_password'),
+                        'Give vault_password to keep the credentials encrypted.'
+                        if encryption != 'none' and vault.secret is None else ''])))
                 changed = before_view != after_view
                 diff = build_diff(before_view, after_view, SECRET_KEYS)
             if changed and not check_mode:

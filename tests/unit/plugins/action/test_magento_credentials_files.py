@@ -280,3 +280,15 @@ def test_unknown_credentials_are_written_as_null(tmp_path):
     assert result['changed'] is True
     assert json.loads((tmp_path / 'New.json').read_text()) == {
         'name': 'New', 'consumer_key': None, 'consumer_secret': None, 'access_token': None, 'access_token_secret': None}
+
+
+def test_a_directory_it_may_not_write_fails_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied', str(tmp_path))
+
+    monkeypatch.setattr(_secret_file.tempfile, 'mkstemp', refused)
+    with pytest.raises(AnsibleActionFail) as error:
+        run({'path': str(tmp_path), 'credentials': credentials()})
+    assert 'Permission denied' in str(error.value) and str(tmp_path) in str(error.value)
+    for secret in secret_values(credentials()):
+        assert secret not in str(error.value)
