@@ -238,8 +238,8 @@ function cmb_integration($om, $model): array
     $id = (int)$model->getId();
     $consumerId = cmb_nullable_int($model->getData('consumer_id'));
     try {
-        // What Magento reads back (the rule rows' order = ACL tree order); a missing
-        // role raises AuthorizationException and means no permission at all.
+        // What Magento reads back, in no fixed order (the rules are loaded with no ORDER BY, SPEC 1.10);
+        // a missing role raises AuthorizationException and means no permission at all.
         $resources = $om->get(\Magento\Authorization\Model\Acl\AclRetriever::class)
             ->getAllowedResourcesByUser(CMB_USER_TYPE_INTEGRATION, $id);
     } catch (\Magento\Framework\Exception\AuthorizationException $e) {
@@ -384,9 +384,21 @@ function act_integration_create($om, array $a): array
 {
     $data = cmb_integration_data($a);
     $data['status'] = 0;   // Integration::STATUS_INACTIVE, as the admin's Save leaves it
-    $created = $om->get(\Magento\Integration\Api\IntegrationServiceInterface::class)->create($data);
-    // create() returns only the input plus the ids: read the row back.
-    return ['integration' => cmb_integration($om, cmb_load_integration($om, (int)$created->getId()))];
+    try {
+        $created = $om->get(\Magento\Integration\Api\IntegrationServiceInterface::class)->create($data);
+        // create() returns only the input plus the ids: read the row back.
+        return ['integration' => cmb_integration($om, cmb_load_integration($om, (int)$created->getId()))];
+    } catch (\Exception $e) {
+        // Whatever Magento said (its duplicate-name check, the unique index when two creates passed that check at
+        // once, an ACL built before the new role: "Something went wrong while compiling a list of allowed
+        // resources"), an integration of this name that exists now was written by a concurrent run, or by this
+        // create before its read-back failed: the module reads again and converges.
+        if (cmb_integration_for_name($om, $data['name']) === null) {
+            throw $e;
+        }
+        throw new CmbError('conflict', sprintf('Integration "%s" exists now (Magento: %s): another process created '
+            . 'it meanwhile.', $data['name'], $e->getMessage()));
+    }
 }
 
 function act_integration_update($om, array $a): array
@@ -788,7 +800,8 @@ function cmb_read_request(): array
     if (!isset($request['actions']) || !is_array($request['actions'])) {
         throw new CmbError('protocol', 'The request has no "actions" list.');
     }
-    // Unknown actions are refused before Magento is touched, so a batch never half-runs.
+    // Unknown actions are refused before Magento is touched: then nothing runs. Once the batch runs, each action
+    // (a guarded one with its check) commits on its own; a failure stops the batch, and the actions before it stay done.
     foreach (array_values($request['actions']) as $i => $action) {
         $GLOBALS['cmb']['index'] = $i;
         $name = is_array($action) ? ($action['action'] ?? null) : null;
@@ -800,6 +813,14 @@ function cmb_read_request(): array
     $GLOBALS['cmb']['index'] = 0;
     $GLOBALS['cmb']['action'] = null;
     return $request;
+}
+
+/** A list of ids as a set: unique, sorted, so that two lists compare equal exactly when they hold the same ids. */
+function cmb_id_set(array $ids): array
+{
+    $ids = array_values(array_unique(array_map('strval', $ids)));
+    sort($ids, SORT_STRING);
+    return $ids;
 }
 
 /**
@@ -817,8 +838,14 @@ function cmb_expecting($om, array $action, string $handler): array
         $current = cmb_integration($om, cmb_require_integration($om, $action));
         $changed = [];
         foreach ($action['expect'] as $key => $value) {
+            $now = array_key_exists($key, $current) ? $current[$key] : null;
+            if ($key === 'resources' && is_array($now) && is_array($value)) {
+                // Magento reads rule rows back in no fixed order (SPEC 1.10): the same ids in another order are as read.
+                $now = cmb_id_set($now);
+                $value = cmb_id_set($value);
+            }
             // An empty string and NULL are the same stored e-mail or URL.
-            if (!array_key_exists($key, $current) || ($current[$key] ?: null) !== ($value ?: null)) {
+            if (!array_key_exists($key, $current) || ($now ?: null) !== ($value ?: null)) {
                 $changed[] = $key;
             }
         }

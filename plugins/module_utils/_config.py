@@ -19,6 +19,10 @@ SCOPES = {'default': 'default', 'website': 'websites', 'websites': 'websites', '
 PATH_PATTERN = re.compile(r'^[A-Za-z0-9_]+(/[A-Za-z0-9_]+){2,}$')
 SCOPE_CODE_PATTERN = re.compile(r'^[a-z][a-z0-9_]*$', re.IGNORECASE)
 LOCK_FILES = {'env': 'app/etc/env.php', 'config': 'app/etc/config.php'}
+GUEST_ACCESS_PATH = 'webapi/webapisecurity/allow_insecure'
+# Cache types a saved value invalidates besides config: Magento's WebapiSecurity plugin (its CacheInvalidator)
+# invalidates config_webservice for its own path only (SPEC §7).
+EXTRA_INVALIDATION = {GUEST_ACCESS_PATH: ('config_webservice',)}
 
 
 def config_value(value):
@@ -125,6 +129,14 @@ class ConfigPlan(object):
         return [step for step in self.steps if step['action']]
 
 
+def predicted_invalidation(plan):
+    """The cache types the plan's writes would make Magento mark invalidated (what a check run reports)."""
+    types = ['config'] if plan.changes else []
+    for step in plan.changes:
+        types.extend(extra for extra in EXTRA_INVALIDATION.get(step['path'], ()) if extra not in types)
+    return types
+
+
 def config_set_args(step):
     args = ['config:set']
     if step['scope'] != 'default':
@@ -153,7 +165,8 @@ class ConfigWriter(object):
         return results[0]['items'], (results[1]['types'] if with_cache_status else None)
 
     def write(self, plan):
-        """Apply the plan's changes in order: config:set for values and locks, one bridge call for deletions."""
+        """Apply the plan's changes: first every value and lock with config:set (one process each, in the order of the
+        settings), then all deletions in one bridge call. A failure stops there: the earlier saves stay done."""
         deletions = [step for step in plan.changes if step['action'] == 'delete']
         for step in plan.changes:
             if step['action'] in ('set', 'lock'):

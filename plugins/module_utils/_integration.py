@@ -30,6 +30,15 @@ INSECURE_URL_WARNING = ('Warning! Integrations not using HTTPS are insecure and 
 MANAGED_FIELDS = ('name', 'email', 'callback_url', 'identity_link_url', 'resource_access', 'resources')
 
 
+def resource_set(resources):
+    """ACL resources as this collection compares and returns them: a set, given in one stable order, sorted by id.
+
+    Magento reads an integration's rule rows back with no ORDER BY (SPEC §1.10): a store with a history answers by
+    resource id, a near-empty one in ACL tree order. Lists in this form are equal exactly when they hold the same ids.
+    """
+    return sorted(set(resources or []))
+
+
 def to_view(raw):
     """The documented, secret-free view of a bridge INTEGRATION."""
     if raw is None:
@@ -41,7 +50,7 @@ def to_view(raw):
         'callback_url': raw.get('endpoint') or '',
         'identity_link_url': raw.get('identity_link_url') or '',
         'resource_access': 'all' if raw.get('all_resources') else 'custom',
-        'resources': list(raw.get('resources') or []),
+        'resources': resource_set(raw.get('resources')),
         'status': STATUS_WORDS.get(raw.get('status'), str(raw.get('status'))),
         'setup_type': SETUP_TYPE_WORDS.get(raw.get('setup_type'), str(raw.get('setup_type'))),
     }
@@ -108,9 +117,9 @@ def check_url(option, url, warnings):
 
 
 def check_resources(resources, acl_ids):
-    """Known ACL ids, deduplicated, in Magento's tree order, as Magento reads a Custom list back."""
-    position = dict((resource_id, index) for index, resource_id in enumerate(acl_ids))
-    unknown = [resource for resource in resources if resource not in position]
+    """Known ACL ids as Magento grants a Custom list (``resource_set``)."""
+    known = set(acl_ids)
+    unknown = [resource for resource in resources if resource not in known]
     if unknown:
         hints = []
         for resource in unknown:
@@ -126,7 +135,7 @@ def check_resources(resources, acl_ids):
     if not resources:
         return []
     # Magento adds Magento_Backend::admin to every non-empty Custom list (SPEC §1.10).
-    return sorted(set(resources) | set([ADMIN_RESOURCE]), key=position.get)
+    return resource_set(list(resources) + [ADMIN_RESOURCE])
 
 
 def desired_view(params, current, acl_ids, warnings):
@@ -165,13 +174,25 @@ def desired_view(params, current, acl_ids, warnings):
     return desired
 
 
-def is_lost_race(error, state):
-    """The bridge's refusal of a write to an integration that changed since it was read, or Magento's duplicate-name
-    refusal of a create: another run wrote it after our read."""
-    if error.kind == 'conflict':
-        return True
-    message = str(error)
-    return state == 'present' and message.startswith('Creating integration') and 'exists.' in message
+def overwrite_warning(name, first, second, after):
+    """After a lost race (the bridge answered ``conflict`` and the run read again): the warning that this run then
+    replaced what the other run had set, or None.
+
+    ``first`` is the integration as this run first read it, ``second`` as it read it again (the other run's write),
+    ``after`` as this run left it. The last writer wins, but not silently: the other run has already reported success
+    for values that are gone now.
+    """
+    if second is None or after is None:
+        return None
+    theirs = [key for key in MANAGED_FIELDS[1:] if first is None or first.get(key) != second.get(key)]
+    replaced = [key for key in theirs if second.get(key) != after.get(key)]
+    if not replaced:
+        return None
+    return ('Integration %r was written by another run at the same time (%s), and this run then replaced what that '
+            'run had set: %s. The last writer wins; make both runs ask for the same %s.' % (
+                name, 'it created it' if first is None else 'after this run read it',
+                '; '.join('%s %r -> %r' % (key, second.get(key), after.get(key)) for key in replaced),
+                ' and '.join(replaced)))
 
 
 def expected_fields(view):

@@ -89,15 +89,22 @@ class MagentoModule(AnsibleModule):
         result.update(details)
         self.fail_json(msg=str(error), error_kind=error.kind, **result)
 
-    def run_converging(self, attempt, lost_race=lambda error: error.kind == 'conflict'):
+    def run_converging(self, attempt):
         """``(attempt(), retried)``. When another run wrote between the attempt's read and its write (the bridge
-        refused the write: ``lost_race``), read again and converge on that run's result: one more attempt."""
+        refused the write with kind ``conflict``), read again and converge on that run's result: one more attempt.
+        A second refusal means the other run is still writing: the error says so, and that a rerun is safe."""
         try:
             return attempt(), False
         except MagentoError as error:
-            if not lost_race(error):
+            if error.kind != 'conflict':
                 raise
-        return attempt(), True
+        try:
+            return attempt(), True
+        except MagentoError as error:
+            if error.kind != 'conflict':
+                raise
+            raise MagentoError('%s Another run is changing the same integration at the same time; rerun the task when '
+                               'it is done (a rerun is safe).' % error, kind=error.kind, **error.details)
 
     def run_or_fail(self, function, *args, **kwargs):
         try:

@@ -149,7 +149,8 @@ invalidated_cache_types:
   description:
     - The cache types Magento marks invalidated after the change, to refresh once. Empty when nothing changed.
     - This is the store's whole list, so it also holds types that an earlier change left invalidated and nobody refreshed.
-    - In check mode, the types such a change invalidates (C(config), plus C(config_webservice) for Web API security paths).
+    - In check mode, the types such a change invalidates (C(config), plus C(config_webservice) for
+      C(webapi/webapisecurity/allow_insecure), the one path whose change Magento's Web API security plugin invalidates it for).
   returned: always
   type: list
   elements: str
@@ -157,7 +158,7 @@ invalidated_cache_types:
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._config import (
-    ConfigPlan, ConfigWriter, change_report, diff_of, normalise_setting,
+    ConfigPlan, ConfigWriter, change_report, diff_of, normalise_setting, predicted_invalidation,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
@@ -170,14 +171,6 @@ SETTING_OPTIONS = dict(
     state=dict(type='str', default='present', choices=['present', 'absent']),
     lock=dict(type='str', default='none', choices=['none', 'env', 'config']),
 )
-WEBSERVICE_PATH_PREFIX = 'webapi/'
-
-
-def predicted_invalidation(plan):
-    types = ['config'] if plan.changes else []
-    if any(step['path'].startswith(WEBSERVICE_PATH_PREFIX) for step in plan.changes):
-        types.append('config_webservice')
-    return types
 
 
 def main():

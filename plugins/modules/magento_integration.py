@@ -96,6 +96,8 @@ options:
       - ACL resource ids to grant with O(resource_access=custom), for example C(Magento_Catalog::products).
       - Checked against the store's own ACL tree before anything is written; an unknown id fails with the closest known ids.
       - An empty list grants nothing.
+      - A set. The order and repeated ids do not matter. A rerun that lists the same ids in another order changes nothing,
+        and so does Magento reading them back in another order.
     type: list
     elements: str
   state:
@@ -181,7 +183,11 @@ integration:
       type: str
       sample: custom
     resources:
-      description: The resources Magento grants, as it reads them back, in ACL tree order.
+      description:
+        - The resources Magento grants, including C(Magento_Backend::admin) (Magento adds it to every non-empty custom list),
+          or V([Magento_Backend::all]) for all access.
+        - A set, sorted by id. Magento reads them back in no fixed order, so the collection compares them as sets and
+          always returns them sorted.
       type: list
       elements: str
       sample: [Magento_Backend::admin, Magento_Catalog::products]
@@ -218,7 +224,7 @@ from ansible_collections.commerceops.magento.plugins.module_utils._crud import e
 from ansible_collections.commerceops.magento.plugins.module_utils._diff import keyed_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
-    Integrations, check_item_names, check_name, desired_view, is_lost_race, item_error, to_view,
+    Integrations, check_item_names, check_name, desired_view, item_error, overwrite_warning, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
@@ -254,12 +260,12 @@ def wanted(params, current, acl_ids, warnings):
     return desired
 
 
-def run(module, warnings):
+def run(module, warnings, seen):
     params = module.params
     name = check_name(params['name'])
     integrations = Integrations(module.transport)
     found = integrations.read(name, with_acl=params['state'] == 'present')
-    current = to_view(found['integration'])
+    current = seen[name] = to_view(found['integration'])
     acl_ids = [resource['id'] for resource in found['acl']] if 'acl' in found else []
     desired = wanted(params, current, acl_ids, warnings)
     return ensure(
@@ -279,7 +285,7 @@ def write_action(step):
     return Integrations.delete_action(step['current'])
 
 
-def run_many(module, warnings):
+def run_many(module, warnings, seen):
     """List mode: one bridge read for every integration, every item checked, then one bridge write for all."""
     items = [dict(item, state=item['state'] or module.params['state']) for item in module.params['integrations']]
     names = check_item_names(items)
@@ -289,7 +295,7 @@ def run_many(module, warnings):
     found = integrations.read_many(names, with_acl=any(item['state'] == 'present' for item in items))
     steps = []
     for index, (item, name, read) in enumerate(zip(items, names, found)):
-        current = to_view(read['integration'])
+        current = seen[name] = to_view(read['integration'])
         acl_ids = [resource['id'] for resource in read['acl']] if 'acl' in read else []
         item_warnings = []
         desired = item_error(index, name, wanted, dict(item, name=name), current, acl_ids, item_warnings)
@@ -324,26 +330,34 @@ def main():
         supports_check_mode=True,
     )
     many = module.params['integrations'] is not None
-    racing_state = 'present' if not many or any(
-        (item['state'] or module.params['state']) == 'present' for item in module.params['integrations']) else 'absent'
     warnings = []
+    reads = []
 
     def attempt():
         # A second attempt reads again: only its warnings count. In list mode the writes of the batch before the
         # refused one are done; the second attempt reports what is left.
         del warnings[:]
-        return (run_many if many else run)(module, warnings)
+        reads.append({})
+        return (run_many if many else run)(module, warnings, reads[-1])
     try:
-        outcome, retried = module.run_converging(attempt, lambda error: is_lost_race(error, racing_state))
+        # A write refused because another run wrote the integration first (bridge kind conflict: an update guard or a
+        # duplicate create) is met by reading again and converging.
+        outcome, retried = module.run_converging(attempt)
     except MagentoError as error:
         module.fail_from(error)
+    if retried:
+        after = dict(zip(reads[-1], outcome['objects'] if many else [outcome['object']]))
+        warnings.extend(filter(None, (overwrite_warning(name, reads[0].get(name), reads[1][name], after[name])
+                                      for name in reads[1])))
     for warning in warnings:
         module.warn(warning)
+    # After a lost race this run may have written before the refusal (list mode: the batch's earlier writes; a create
+    # whose read-back failed): the second attempt cannot tell, so the task reports a change.
     if many:
         result = dict(changed=outcome['changed'] or retried, integrations=outcome['objects'],
                       changed_integrations=outcome['changed_names'])
     else:
-        result = dict(changed=outcome['changed'], integration=outcome['object'])
+        result = dict(changed=outcome['changed'] or retried, integration=outcome['object'])
     if module._diff:
         result['diff'] = outcome['diff']
     module.exit_json(**result)

@@ -301,9 +301,13 @@ def main():
         authorizers.append(Authorizer(module))
         return authorizers[-1].run() if module.params['integrations'] is None else authorizers[-1].run_many()
     try:
-        result, _retried = module.run_converging(attempt)
+        result, retried = module.run_converging(attempt)
     except MagentoError as error:
         module.fail_from(error)
+    if retried and module.params['integrations'] is not None:
+        # The refused batch committed its earlier actions (activations, revocations) before the conflict, and the
+        # second attempt finds them done: the task still changed the store.
+        result['changed'] = True
     for warning in authorizers[-1].warnings:
         module.warn(warning)
     module.exit_json(**result)

@@ -77,7 +77,11 @@ integrations:
       description: V(all) or V(custom).
       type: str
     resources:
-      description: The resources Magento grants, in ACL tree order.
+      description:
+        - The resources Magento grants, including C(Magento_Backend::admin) (Magento adds it to every non-empty custom list),
+          or V([Magento_Backend::all]) for all access.
+        - A set, sorted by id. Magento reads them back in no fixed order, so the collection compares them as sets and
+          always returns them sorted.
       type: list
       elements: str
     status:

@@ -71,11 +71,12 @@ cleaned_cache_types:
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._cache import Caches
-from ansible_collections.commerceops.magento.plugins.module_utils._config import ConfigPlan, ConfigWriter, normalise_setting
+from ansible_collections.commerceops.magento.plugins.module_utils._config import (
+    GUEST_ACCESS_PATH as PATH, ConfigPlan, ConfigWriter, normalise_setting,
+)
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
-PATH = 'webapi/webapisecurity/allow_insecure'
 # config:set marks config and config_webservice invalidated; only the latter makes routes change (SPEC §7).
 CACHE_TYPES = ['config', 'config_webservice']
 OPENED = ('Allow Anonymous Guest Access is on: anonymous callers can now read products, categories, attributes, '

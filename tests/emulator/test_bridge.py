@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -89,9 +90,10 @@ def test_first_failure_stops_the_batch(emulator_root):
     response, code = run(emulator_root, create_action(), create_action('ACME ERP'), {'action': 'integration.list'})
     assert code == 1 and response['ok'] is False
     assert len(response['results']) == 1
-    assert response['error'] == {'index': 1, 'action': 'integration.create', 'kind': 'magento',
-                                 'exception': 'Magento\\Framework\\Exception\\IntegrationException',
-                                 'message': 'The integration with name "ACME ERP" exists.'}
+    # A duplicate create is a lost race to the module (it read the name as absent): kind conflict, Magento's text kept.
+    assert response['error'] == {'index': 1, 'action': 'integration.create', 'kind': 'conflict', 'exception': None,
+                                 'message': 'Integration "ACME ERP" exists now (Magento: The integration with name '
+                                            '"ACME ERP" exists.): another process created it meanwhile.'}
 
 
 def test_not_found_and_input_errors(emulator_root):
@@ -230,7 +232,7 @@ def test_fake_php_runs_the_bridge(emulator_root, tmp_path):
     assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
     done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, create_action('x'),
                                                                           create_action('X'))))
-    assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'magento'
+    assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'conflict'
 
 
 def test_fake_php_marker_protocol_mismatch(emulator_root, tmp_path):
@@ -252,7 +254,8 @@ def test_concurrent_duplicate_creates(emulator_root, tmp_path):
     for (out, err), p in zip(outs, procs):
         response = json.loads(out)
         if p.returncode:
-            assert response['error']['message'] == 'The integration with name "Racer" exists.'
+            assert response['error']['kind'] == 'conflict', response
+            assert response['error']['message'].startswith('Integration "Racer" exists now (Magento: ')
     response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert len(response['results'][0]['integrations']) == 1
 
@@ -282,3 +285,57 @@ def test_expect_writes_only_when_the_integration_is_as_read(emulator_root):
     assert code == 1 and response['error']['kind'] == 'conflict' and '(status, token)' in response['error']['message']
     response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
     assert response['results'][0]['integration']['token'] == {'type': 'access', 'rows': 1}
+
+
+def test_expect_compares_resources_as_a_set(emulator_root):
+    """Magento reads rule rows in no fixed order: a read in one order and a re-read in another are no conflict."""
+    response, _code = run(emulator_root, create_action(name='Ordered', resources=[PRODUCTS, 'Magento_Sales::sales']))
+    read = response['results'][0]['integration']
+    expect = {'email': read['email'], 'endpoint': None, 'identity_link_url': None, 'all_resources': False,
+              'resources': list(reversed(read['resources']))}
+    response, code = run(emulator_root, create_action(name='Ordered', email='a@acme.example', action='integration.update',
+                                                      integration_id=read['integration_id'], expect=expect,
+                                                      resources=[PRODUCTS, 'Magento_Sales::sales']))
+    assert code == 0, response
+    # Other ids are a change.
+    expect.update(email='a@acme.example', resources=['Magento_Backend::admin', PRODUCTS])
+    response, code = run(emulator_root, create_action(name='Ordered', email='b@acme.example', action='integration.update',
+                                                      integration_id=read['integration_id'], expect=expect))
+    assert code == 1 and response['error']['kind'] == 'conflict' and '(resources)' in response['error']['message']
+
+
+def test_expect_naming_a_field_the_integration_lacks_is_a_conflict(emulator_root):
+    """As the PHP bridge answers: a misspelled key must not pass the guard."""
+    response, _code = run(emulator_root, create_action(name='Misspelt'))
+    iid = response['results'][0]['integration']['integration_id']
+    response, code = run(emulator_root, create_action(name='Misspelt', action='integration.update', integration_id=iid,
+                                                      expect={'e_mail': None}))
+    assert code == 1 and response['error']['kind'] == 'conflict' and '(e_mail)' in response['error']['message']
+
+
+def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulator_root, tmp_path):
+    """Magento's duplicate-name check is a plain read before the save: a create of the same name in between makes the
+    save fail on the unique index (AlreadyExistsException), which the bridge answers as a conflict."""
+    from magento_emulator import faults
+    inside = str(tmp_path / 'inside')
+    faults.write(emulator_root, {'bridge_delay': {'seconds': 3, 'actions': 'integration.create', 'within': True,
+                                                  'touch': inside, 'count': 1}})
+    script = bridge_file(tmp_path)
+    slow = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slow.stdin.write(json.dumps(req(emulator_root, create_action('Racer', resources=[PRODUCTS]))))
+    slow.stdin.close()
+    deadline = time.time() + 30
+    while not os.path.exists(inside) and time.time() < deadline:
+        time.sleep(0.02)
+    assert os.path.exists(inside), slow.stderr.read()
+    response, code = run(emulator_root, create_action('RACER'))
+    assert code == 0, response
+    out = slow.stdout.read()
+    assert slow.wait(timeout=30) == 1
+    error = json.loads(out)['error']
+    assert error['kind'] == 'conflict' and error['exception'] is None
+    assert error['message'] == ('Integration "Racer" exists now (Magento: Unique constraint violation found): another '
+                                'process created it meanwhile.')
+    response, dummy = run(emulator_root, {'action': 'integration.list'})
+    assert [i['name'] for i in response['results'][0]['integrations']] == ['RACER']

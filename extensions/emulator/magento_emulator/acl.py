@@ -2,6 +2,9 @@
 
 import json
 import os
+import random
+
+from magento_emulator import faults
 
 ROOT_ALL = 'Magento_Backend::all'
 ROOT_ADMIN = 'Magento_Backend::admin'
@@ -90,14 +93,40 @@ def remove_permissions(conn, integration_id):
                  (int(integration_id), str(USER_TYPE_INTEGRATION)))
 
 
+# The order AclRetriever reads rule rows in (SPEC §1.10: the query has no ORDER BY; var/emulator-faults.json
+# ``acl_order`` picks one): ``index`` = sorted by resource_id under utf8_general_ci, as MariaDB reads a store with
+# a history (the default); ``rows`` = rule_id order (= ACL tree order), as it reads a near-empty table; ``shuffle`` =
+# any order, new on every read.
+ACL_ORDERS = ('index', 'rows', 'shuffle')
+
+
+def _root_of(conn):
+    """The Magento root of a store connection (its database is <root>/var/magento.sqlite)."""
+    path = conn.execute('PRAGMA database_list').fetchone()[2]
+    return os.path.dirname(os.path.dirname(path))
+
+
+def read_order(conn):
+    order = faults.setting(_root_of(conn), 'acl_order')
+    return order if order in ACL_ORDERS else ACL_ORDERS[0]
+
+
 def allowed_resources(conn, user_id, user_type=USER_TYPE_INTEGRATION):
-    """AclRetriever::getAllowedResourcesByUser: allowed ids in rule-row (= tree) order; [] without a role."""
+    """AclRetriever::getAllowedResourcesByUser: the allowed ids in no promised order (``read_order``); [] without a
+    role."""
     role = get_role(conn, user_id, user_type)
     if role is None:
         return []
-    return [row['resource_id'] for row in conn.execute(
-        "SELECT resource_id FROM authorization_rule WHERE role_id = ? AND permission = 'allow' ORDER BY rule_id",
-        (role['role_id'],))]
+    rows = conn.execute("SELECT rule_id, resource_id FROM authorization_rule WHERE role_id = ? AND permission = 'allow' "
+                        'ORDER BY rule_id', (role['role_id'],)).fetchall()
+    order = read_order(conn)
+    if order == 'index':
+        # utf8_general_ci compares ASCII case-insensitively on upper-case weights ('_' sorts after the letters);
+        # equal keys come in primary-key order.
+        rows.sort(key=lambda row: (row['resource_id'].upper(), row['rule_id']))
+    elif order == 'shuffle':
+        random.shuffle(rows)
+    return [row['resource_id'] for row in rows]
 
 
 def is_allowed(conn, user_id, resource_id, user_type=USER_TYPE_INTEGRATION):

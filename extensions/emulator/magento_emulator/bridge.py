@@ -105,6 +105,8 @@ class Executor(object):
     def __init__(self, root):
         self.root = root
         self._conn = None
+        # A host fault's hook inside the running action (faults.py bridge_delay "within"), or None.
+        self.window = None
 
     @property
     def conn(self):
@@ -152,7 +154,15 @@ class Executor(object):
         return result
 
     def integration_create(self, p):
-        return {'integration': integrations.create(self.conn, self.root, **self._fields(p))}
+        fields = self._fields(p)
+        try:
+            return {'integration': integrations.create(self.conn, self.root, window=self.window, **fields)}
+        except MagentoError as exc:
+            # As the PHP bridge: whatever Magento said, a name that exists now was created by a concurrent run.
+            if integrations.find_by_name(self.conn, fields['name']) is None:
+                raise
+            raise BridgeError('conflict', 'Integration "%s" exists now (Magento: %s): another process created it '
+                                          'meanwhile.' % (fields['name'], exc.message))
 
     def integration_update(self, p):
         row = integrations.load_or_fail(self.conn, p.integer('integration_id'))
@@ -328,13 +338,19 @@ class _HostFaults(object):
 
     def reach(self, index):
         """The bridge is about to run action ``index`` (``total``: all ran, the response is next)."""
-        if self._strikes(self.delay, self.delay_at, index):
+        if self._strikes(self.delay, self.delay_at, index) and not self.delay.get('within'):
             faults.sleep(self.delay)
         if self._strikes(self.fatal, self.fatal_at, index):
             raise faults.php_fatal(self.fatal, self.root)
         if self._strikes(self.output, self.output_at, index) and not self.output.get('json'):
             raise faults.ProcessExit(faults.exit_code(self.output), faults.output_text(self.output),
                                      str(self.output.get('stderr') or ''))
+
+    def window(self, index):
+        """The hook action ``index`` runs where Magento leaves a concurrent writer a window (``within``), or None."""
+        if self._strikes(self.delay, self.delay_at, index) and self.delay.get('within'):
+            return lambda: faults.sleep(self.delay)
+        return None
 
     def respond(self, response, code):
         """With ``bridge_output`` ``json``: the text comes first on stdout, then the real response."""
@@ -344,11 +360,22 @@ class _HostFaults(object):
         return response, code
 
 
+def _as_read(key, current, value):
+    """Whether the stored ``key`` is still ``value`` as the module read it (the PHP bridge's comparison)."""
+    if key not in current:
+        return False
+    now = current[key]
+    if key == 'resources' and isinstance(now, list) and isinstance(value, list):
+        # Magento reads rule rows back in no fixed order (SPEC §1.10): the same ids in another order are as read.
+        now, value = sorted(set(now)), sorted(set(value))
+    # An empty string and NULL are the same stored e-mail or URL.
+    return (now or None) == (value or None)
+
+
 def _check_expected(executor, action):
     row = integrations.load_or_fail(executor.conn, action['integration_id'])
     current = integrations.normalise(executor.conn, row)
-    # An empty string and NULL are the same stored e-mail or URL.
-    changed = sorted(key for key, value in action['expect'].items() if (current.get(key) or None) != (value or None))
+    changed = sorted(key for key, value in action['expect'].items() if not _as_read(key, current, value))
     if changed:
         raise BridgeError('conflict', 'Integration "%s" changed since it was read (%s): another process wrote it meanwhile.'
                           % (row['name'], ', '.join(changed)))
@@ -358,6 +385,7 @@ def _run_actions(executor, actions, host):
     results = []
     for index, action in enumerate(actions):
         host.reach(index)
+        executor.window = host.window(index)
         name = action['action']
         try:
             if action.get('expect') is not None and action.get('integration_id') is not None:

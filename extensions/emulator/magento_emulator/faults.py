@@ -13,7 +13,8 @@ rules are deleted from the file. Every key is optional::
       "bridge_delay": {"seconds": 30, "actions": "integration.activate", "after": true},
       "db_down": true,
       "bin_magento": {"commands": "cache:clean", "message": "...", "count": 1},
-      "bin_magento_delay": {"seconds": 30, "commands": "config:set"}
+      "bin_magento_delay": {"seconds": 30, "commands": "config:set"},
+      "acl_order": "shuffle"
     }
 
 HTTP (the server on loopback)
@@ -64,7 +65,13 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     Sleep ``seconds`` before the first matching action (or, with ``"after": true``, after every
     action ran, before the response is written); then carry on normally. For interrupting a run at
     a chosen step: ``touch`` names a file created when the sleep begins, so that a test knows the
-    run is there (the rule's use is counted earlier, when the run starts).
+    run is there (the rule's use is counted earlier, when the run starts). With ``"within": true``
+    the sleep happens inside the matching action instead, where Magento itself leaves a window to
+    a concurrent writer: for ``integration.create``, after IntegrationService's duplicate-name
+    look-up and before its INSERT, so that a create of the same name by another run meanwhile makes
+    this one fail on the unique index (``AlreadyExistsException`` ``Unique constraint violation
+    found``), as two racing creates do on a real store. Other actions have no such window and
+    ignore ``within``.
 ``db_down``
     Magento's database is unreachable. The bridge fails in its bootstrap, as the PHP bridge reports
     Magento's ``Zend_Db_Adapter_Exception``: exit 1, error ``kind`` ``bootstrap``, ``exception``
@@ -82,6 +89,18 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
 ``bin_magento_delay``
     Sleep ``seconds`` before the command runs (or, with ``"after": true``, after it ran); ``touch``
     as for ``bridge_delay``.
+
+Unspecified behaviour
+---------------------
+
+``acl_order``
+    The order in which Magento's ``AclRetriever`` reads an integration's allowed resources back
+    (the ``resources`` of every INTEGRATION the bridge answers). The query has no ORDER BY, so
+    Magento promises no order (SPEC §1.10): ``"index"`` (the default, also when the key is absent)
+    = sorted by resource id under MariaDB's ``utf8_general_ci`` collation, as a store with a
+    history reads them through the ``(role_id, resource_id)`` index; ``"rows"`` = rule-row order,
+    which is ACL tree order, as a near-empty table is scanned; ``"shuffle"`` = a new random order on
+    every read. A plain value, never consumed.
 
 ``count`` (every rule): how many matching requests or runs the rule applies to; default -1 =
 forever. Each use decrements it in the file; a rule whose count reaches 0 is removed. Uses are
@@ -183,6 +202,13 @@ def _read(root):
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def setting(root, key):
+    """The plain value of ``key`` in the faults file (not a rule: nothing is consumed), or None."""
+    if not os.path.exists(faults_path(root)):
+        return None
+    return (_read(root) or {}).get(key)
 
 
 def _matches(rule, path, method):

@@ -21,6 +21,9 @@ TOKEN_VERIFIER, TOKEN_REQUEST, TOKEN_ACCESS = 'verifier', 'request', 'access'
 EXC_INTEGRATION = 'Magento\\Framework\\Exception\\IntegrationException'
 EXC_LOCALIZED = 'Magento\\Framework\\Exception\\LocalizedException'
 EXC_OAUTH = 'Magento\\Framework\\Oauth\\Exception'
+EXC_ALREADY_EXISTS = 'Magento\\Framework\\Exception\\AlreadyExistsException'
+# What the resource model says when the save meets the unique index (AbstractDb::save).
+UNIQUE_VIOLATION = 'Unique constraint violation found'
 
 POST_FAILED = 'The attempt to post data to consumer failed due to an unexpected error. Please try again later.'
 USER_AGENT = 'Laminas\\Http\\Client'
@@ -54,6 +57,10 @@ def _not_found(integration_id):
 
 def _duplicate(name):
     return MagentoError('The integration with name "%s" exists.' % name)
+
+
+def _unique_violation():
+    return MagentoError(UNIQUE_VIOLATION, exception=EXC_ALREADY_EXISTS)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -163,19 +170,26 @@ def _create_consumer(conn, root, integration_id):
     return cur.lastrowid
 
 
-def create(conn, root, name, email='', endpoint='', identity_link_url='', all_resources=False, resources=None):
-    """IntegrationService::create (status 0); returns the INTEGRATION."""
+def create(conn, root, name, email='', endpoint='', identity_link_url='', all_resources=False, resources=None,
+           window=None):
+    """IntegrationService::create (status 0); returns the INTEGRATION.
+
+    As in Magento, the duplicate-name look-up is a plain read before the save's transaction: a create of the same
+    name by another process in between fails on the unique index. ``window`` (a test hook, faults.py) runs there.
+    """
     name = '' if name is None else str(name)
+    if find_by_name(conn, name) is not None:
+        raise _duplicate(name)
+    if window is not None:
+        window()
     with store.transaction(conn):
-        if find_by_name(conn, name) is not None:
-            raise _duplicate(name)
         try:
             cur = conn.execute('INSERT INTO integration (name, email, endpoint, status, setup_type, identity_link_url) '
                                'VALUES (?, ?, ?, ?, ?, ?)',
                                (name, email or '', _nullable(endpoint), STATUS_INACTIVE, TYPE_MANUAL,
                                 _nullable(identity_link_url)))
         except sqlite3.IntegrityError:
-            raise _duplicate(name)
+            raise _unique_violation()
         integration_id = cur.lastrowid
         consumer_id = _create_consumer(conn, root, integration_id)
         conn.execute('UPDATE integration SET consumer_id = ? WHERE integration_id = ?', (consumer_id, integration_id))
@@ -199,7 +213,7 @@ def update(conn, root, integration_id, name, email='', endpoint='', identity_lin
                          'WHERE integration_id = ?',
                          (name, email or '', _nullable(endpoint), _nullable(identity_link_url), row['integration_id']))
         except sqlite3.IntegrityError:
-            raise _duplicate(name)
+            raise _unique_violation()
         acl.grant(conn, row['integration_id'], all_resources, resources)
     return get(conn, row['integration_id'])
 

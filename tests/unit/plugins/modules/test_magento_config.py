@@ -123,3 +123,15 @@ def test_bad_input_fails_before_reading_or_writing(host, run_module, stored, arg
     failed, result = run_module(magento_config.main, args)
     assert failed and fragment in result['msg']
     assert host.commands == [] and host.calls == []
+
+
+@pytest.mark.parametrize('path, value, predicted', [
+    ('webapi/soap/charset', 'ISO-8859-1', ['config']),
+    ('webapi/webapisecurity/allow_insecure', '1', ['config', 'config_webservice']),
+])
+def test_check_mode_predicts_the_cache_types_magento_invalidates(host, run_module, stored, path, value, predicted):
+    """Only the Web API security plugin's path invalidates config_webservice (its CacheInvalidator), not all of webapi/."""
+    failed, result = run_module(magento_config.main, {'path': path, 'value': value, '_ansible_check_mode': True})
+    assert not failed and result['changed']
+    assert result['invalidated_cache_types'] == predicted
+    assert host.commands == []

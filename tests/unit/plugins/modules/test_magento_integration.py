@@ -17,10 +17,14 @@ def writes(host):
     return [action for action in host.actions if action in WRITES]
 
 
-def test_creates_a_missing_integration_with_custom_resources_in_acl_order(host, run_module):
+STORED_ORDER = ['Magento_Sales::sales', 'Magento_Backend::admin', 'Magento_Catalog::products']
+SORTED = ['Magento_Backend::admin', 'Magento_Catalog::products', 'Magento_Sales::sales']
+
+
+def test_creates_a_missing_integration_with_custom_resources_as_a_sorted_set(host, run_module):
     host.on('integration.get', {'integration': None})
-    host.on('integration.create', lambda action: {'integration': integration(
-        name=action['name'], resources=['Magento_Backend::admin'] + action['resources'])})
+    # Magento reads the rules back in no fixed order.
+    host.on('integration.create', lambda action: {'integration': integration(name=action['name'], resources=STORED_ORDER)})
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'email': 'ops@acme.example',
         'resources': ['Magento_Sales::sales', 'Magento_Catalog::products', 'Magento_Sales::sales']})
@@ -30,7 +34,40 @@ def test_creates_a_missing_integration_with_custom_resources_in_acl_order(host, 
     assert create['resources'] == ['Magento_Catalog::products', 'Magento_Sales::sales']
     assert create['all_resources'] is False
     assert create['endpoint'] == '' and create['identity_link_url'] == ''
-    assert result['integration']['resources'][0] == 'Magento_Backend::admin'
+    assert result['integration']['resources'] == SORTED
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_resources_read_back_in_another_order_are_no_change(host, run_module, check_mode):
+    host.on('integration.get', {'integration': integration(resources=STORED_ORDER)})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'resources': ['Magento_Sales::sales', 'Magento_Catalog::products'],
+        '_ansible_diff': True, '_ansible_check_mode': check_mode})
+    assert not failed and not result['changed'], result
+    assert result['diff'] == {'before': {}, 'after': {}}
+    assert result['integration']['resources'] == SORTED
+    assert writes(host) == []
+
+
+def test_an_update_expects_the_resources_as_a_sorted_set(host, run_module):
+    host.on('integration.get', {'integration': integration(resources=STORED_ORDER)})
+    host.on('integration.update', lambda action: {'integration': integration(email=action['email'], resources=STORED_ORDER)})
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example', '_ansible_diff': True})
+    assert not failed and result['changed']
+    assert host.calls[-1]['expect']['resources'] == SORTED
+    assert result['diff'] == {'before': {'email': 'ops@acme.example'}, 'after': {'email': 'new@acme.example'}}
+
+
+def test_list_mode_resources_read_back_in_another_order_are_no_change(host, run_module):
+    stored_integrations(host, integration(resources=STORED_ORDER),
+                        integration(integration_id=8, name='Other', resources=list(reversed(STORED_ORDER))))
+    failed, result = run_module(magento_integration.main, {'_ansible_diff': True, 'integrations': [
+        {'name': 'Acme ERP', 'resources': ['Magento_Catalog::products', 'Magento_Sales::sales']},
+        {'name': 'Other', 'resources': ['Magento_Sales::sales', 'Magento_Catalog::products']}]})
+    assert not failed and not result['changed'] and result['changed_integrations'] == []
+    assert result['diff'] == {'before': {}, 'after': {}}
+    assert [i['resources'] for i in result['integrations']] == [SORTED, SORTED]
+    assert writes(host) == []
 
 
 def test_rerun_with_the_same_input_writes_nothing(host, run_module):
@@ -145,15 +182,60 @@ def test_switching_to_all_drops_the_custom_list(host, run_module):
     assert host.calls[-1]['all_resources'] is True and host.calls[-1]['resources'] == []
 
 
+CREATED_MEANWHILE = MagentoError("Creating integration 'Acme ERP' failed: Integration \"Acme ERP\" exists now (Magento: "
+                                 "Unique constraint violation found): another process created it meanwhile.", kind='conflict')
+
+
 def test_a_create_lost_to_a_concurrent_run_converges_on_the_winner(host, run_module):
     reads = []
     host.on('integration.get', lambda action: reads.append(1) or {'integration': None if len(reads) == 1 else integration()})
-    host.on('integration.create', MagentoError(
-        "Creating integration 'Acme ERP' failed: The integration with name \"Acme ERP\" exists."))
+    host.on('integration.create', CREATED_MEANWHILE)
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']})
-    assert not failed and not result['changed']
+    assert not failed, result
+    assert writes(host) == ['integration.create'] and len(reads) == 2
     assert result['integration']['id'] == 7
+    # The winner set what this run asked for: converged, nothing overwritten.
+    assert not result.get('warnings')
+
+
+def test_a_create_lost_to_a_run_with_other_resources_overwrites_them_and_warns(host, run_module):
+    reads, updates = [], []
+    winner = integration(resources=['Magento_Backend::admin', 'Magento_Sales::sales'])
+    host.on('integration.get', lambda action: reads.append(1) or {'integration': None if len(reads) == 1 else winner})
+    host.on('integration.create', CREATED_MEANWHILE)
+    host.on('integration.update', lambda action: updates.append(action) or {'integration': integration(
+        resources=['Magento_Catalog::products', 'Magento_Backend::admin'])})
+    failed, result = run_module(magento_integration.main, {
+        'name': 'Acme ERP', 'email': 'ops@acme.example', 'resources': ['Magento_Catalog::products']})
+    assert not failed and result['changed']
+    assert updates[0]['resources'] == ['Magento_Catalog::products'] and updates[0]['expect']['resources'] == winner['resources']
+    assert len(result['warnings']) == 1
+    warning = result['warnings'][0]
+    assert "Integration 'Acme ERP' was written by another run at the same time (it created it)" in warning
+    assert "resources ['Magento_Backend::admin', 'Magento_Sales::sales'] -> ['Magento_Backend::admin', " \
+           "'Magento_Catalog::products']" in warning
+    assert 'email' not in warning and 'The last writer wins' in warning
+
+
+def test_a_duplicate_name_error_that_is_not_a_conflict_is_not_retried(host, run_module):
+    """No text matching: only the bridge's kind conflict means a lost race."""
+    reads = []
+    host.on('integration.get', lambda action: reads.append(1) or {'integration': None})
+    host.on('integration.create', MagentoError(
+        "Creating integration 'Acme ERP' failed: The integration with name \"Acme ERP\" exists."))
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resource_access': 'all'})
+    assert failed and result['error_kind'] == 'magento' and len(reads) == 1
+
+
+def test_a_second_conflict_fails_saying_a_rerun_is_safe(host, run_module):
+    host.on('integration.get', {'integration': None})
+    host.on('integration.create', CREATED_MEANWHILE)
+    failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'resource_access': 'all'})
+    assert failed and result['error_kind'] == 'conflict'
+    assert writes(host) == ['integration.create'] * 2
+    assert result['msg'].endswith('Another run is changing the same integration at the same time; rerun the task when '
+                                  'it is done (a rerun is safe).')
 
 
 def test_an_update_lost_to_a_concurrent_run_is_refused_then_applied_on_top_of_it(host, run_module):
@@ -166,11 +248,15 @@ def test_an_update_lost_to_a_concurrent_run_is_refused_then_applied_on_top_of_it
         if len(updates) == 1:
             return MagentoError("Updating integration 'Acme ERP' failed: Integration \"Acme ERP\" changed since it was "
                                 "read (email, resources): another process wrote it meanwhile.", kind='conflict')
-        return {'integration': integration(email=action['email'], resources=action['resources'])}
+        # Magento adds Magento_Backend::admin to the stored list.
+        return {'integration': integration(email=action['email'], resources=action['resources'] + ['Magento_Backend::admin'])}
 
     host.on('integration.update', update)
     failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example'})
     assert not failed and result['changed']
+    # The other run's e-mail is replaced, and this run says so; its resources are kept, so no word about them.
+    assert len(result['warnings']) == 1 and "email 'other@acme.example' -> 'new@acme.example'" in result['warnings'][0]
+    assert 'resources' not in result['warnings'][0].split(':', 1)[1]
     # The first write carried what was read; the second one what the winner wrote, keeping its resources.
     assert updates[0]['expect']['email'] == 'ops@acme.example' and updates[0]['expect']['resources'] == integration()['resources']
     assert updates[1]['expect']['email'] == 'other@acme.example'

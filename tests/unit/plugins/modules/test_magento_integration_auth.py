@@ -455,3 +455,31 @@ def test_list_mode_concurrent_proofs_report_the_first_refused_integration_in_lis
     failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': n} for n in names]})
     assert failed and "integration 'Shop 03' was refused by GET" in result['msg']
     assert len(slow.calls) == 12  # the other proofs still ran
+
+
+def test_list_mode_reports_the_writes_committed_before_a_conflict(host, http, run_module):
+    """The batch activated 'Acme ERP', then another run's activation of 'Other' refused the rest: the second attempt
+    finds both active and changes nothing, but this run did activate one, so the task reports changed."""
+    state = {7: False, 8: False}
+
+    def get(action):
+        iid = 7 if action['name'].lower() == 'acme erp' else 8
+        raw = (active if state[iid] else integration)(integration_id=iid, name='Acme ERP' if iid == 7 else 'Other')
+        return {'integration': raw, 'credentials': ACCESS if state[iid] else CONSUMER}
+
+    def activate(action):
+        iid = action['integration_id']
+        if iid == 8:
+            state[8] = True   # the other run got there first
+            return MagentoError('Activating integration \'Other\' failed: Integration "Other" changed since it was read '
+                                '(status, token): another process wrote it meanwhile.', kind='conflict')
+        state[iid] = True
+        return {'token_created': True, 'credentials': ACCESS, 'integration': active(integration_id=iid, name='Acme ERP')}
+    stored(host, None, None)
+    host.on('integration.get', get)
+    host.on('integration.activate', activate)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}, {'name': 'Other'}]})
+    assert not failed, result
+    assert [c['integration_id'] for c in writes(host)] == [7, 8]
+    assert all(r['status'] == 'active' for r in result['results'])
+    assert result['changed'] is True
