@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: magento_credentials_files
 short_description: Write integrations' credentials files on the controller, optionally encrypted with Ansible Vault
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes one JSON file per integration, C(<name>.json), into a directory on the B(controller), all in one task
     whatever the number of integrations. The file holds C(name), C(consumer_key), C(consumer_secret), C(access_token)
