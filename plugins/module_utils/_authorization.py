@@ -8,8 +8,10 @@ this module chooses the path and keeps reruns from doing anything twice.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,11 +25,44 @@ from ansible_collections.commerceops.magento.plugins.module_utils._integration i
 from ansible_collections.commerceops.magento.plugins.module_utils import _oauth, _secret_file
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
-ITEM_KEYS = ('name', 'flow', 'rotate', 'wait_timeout')
+ITEM_KEYS = ('name', 'flow', 'rotate', 'max_token_age', 'wait_timeout')
 POLL_INTERVAL = 1.0
 # Signed proof calls of one list-mode task in flight at once: enough to hide the HTTP round trips, few enough for a
 # store's PHP-FPM pool.
 PROOF_WORKERS = 8
+AGE_PATTERN = re.compile(r'^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$')
+AGE_UNITS = (('d', 86400), ('h', 3600), ('m', 60))
+
+
+def parse_token_age(text):
+    """Seconds of a max_token_age such as 90d, 12h, 30m or 1d12h; None when not set."""
+    if text is None:
+        return None
+    match = AGE_PATTERN.match(str(text).strip())
+    seconds = sum(int(part or 0) * unit for part, (dummy, unit) in zip(match.groups(), AGE_UNITS)) if match else 0
+    if not seconds:
+        raise MagentoInputError('max_token_age %r is not a token age: give a whole number of days, hours or minutes '
+                                'greater than 0, for example 90d, 12h or 30m (or combined, 1d12h).' % text)
+    return seconds
+
+
+def format_age(seconds):
+    """``121d 3h``, ``5h 2m``, ``30m``: an age to the minute, largest units first."""
+    parts, rest = [], max(0, int(seconds))
+    for suffix, unit in AGE_UNITS:
+        count, rest = divmod(rest, unit)
+        if count or (suffix == 'm' and not parts):
+            parts.append('%d%s' % (count, suffix))
+    return ' '.join(parts[:2])
+
+
+def token_age(raw, now):
+    """Seconds since Magento made the integration's token (bridge ``token.created_at``, UTC); None if unknown."""
+    created = raw['token'].get('created_at')
+    try:
+        return now - calendar.timegm(time.strptime(created, '%Y-%m-%dT%H:%M:%SZ'))
+    except (TypeError, ValueError):
+        return None
 
 
 def expected_token(raw):
@@ -53,12 +88,13 @@ def choose_flow(requested, view):
 
 def is_authorized(raw):
     token = raw['token']
-    return raw['status'] == 1 and token['type'] == 'access' and token['rows'] == 1
+    # Magento refuses a revoked access token (SPEC §4.7): such an integration needs a new one.
+    return raw['status'] == 1 and token['type'] == 'access' and token['rows'] == 1 and not token.get('revoked')
 
 
 def snapshot(raw, credentials):
     return {'status': STATUS_WORDS.get(raw['status'], str(raw['status'])), 'token': raw['token']['type'],
-            'access_token': (credentials or {}).get('access_token')}
+            'token_created_at': raw['token'].get('created_at'), 'access_token': (credentials or {}).get('access_token')}
 
 
 class Authorizer(object):
@@ -92,6 +128,7 @@ class Authorizer(object):
                                     '(without /rest).' % self.params['verify_route'])
         if self.params['wait_timeout'] < 0:
             raise MagentoInputError('wait_timeout must be 0 or more seconds, not %d.' % self.params['wait_timeout'])
+        parse_token_age(self.params['max_token_age'])
         path = self.params['credentials_file']
         if path:
             directory = os.path.dirname(os.path.abspath(path))
@@ -120,7 +157,8 @@ class Authorizer(object):
 
         raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
         verification = self._verify(to_view(raw), credentials, base_url)
-        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification)
+        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification,
+                            rotation=step['rotation'])
 
     def _plan(self, name, found):
         """What one integration needs: a finished ``result``, or the ``action`` (activate, rotate, revoke) to run."""
@@ -141,7 +179,7 @@ class Authorizer(object):
         flow = choose_flow(self.params['flow'], view)
         before = snapshot(raw, credentials)
         step = dict(raw=raw, view=view, credentials=credentials, base_url=base_url, flow=flow, before=before,
-                    action=None)
+                    action=None, rotation=None)
 
         if self.params['state'] == 'revoked':
             changed = raw['token']['rows'] > 0 or raw['status'] != 0
@@ -153,28 +191,50 @@ class Authorizer(object):
         action = None
         if not is_authorized(raw):
             action = 'activate'
-            if raw['token']['rows'] > 0:
+            if raw['token'].get('revoked') and raw['token']['rows'] == 1:
+                step['rotation'] = 'Magento marks the access token revoked and refuses it'
+            elif raw['token']['rows'] > 0:
                 self.warnings.append(
                     "Integration %r had %d token row(s) of type %r left by an earlier, unfinished activation (status %s); "
                     "they are cleared and the integration is activated again." % (
                         view['name'], raw['token']['rows'], raw['token']['type'], view['status']))
         elif self.params['rotate']:
-            action = 'rotate'
+            action, step['rotation'] = 'rotate', 'rotate=true'
+        else:
+            step['rotation'] = self._too_old(raw, view)
+            action = 'rotate' if step['rotation'] else None
 
         if action is None:
             verification = self._verify(view, credentials, base_url)
             return {'result': self._result(False, flow, raw, view, credentials, before, before, verification)}
 
         if self.module.check_mode:
-            after = dict(before, status='active', token='access', access_token='(new)')
-            return {'result': self._result(True, flow, raw, view, credentials, before, after, verification=None)}
+            after = dict(before, status='active', token='access', token_created_at='(new)', access_token='(new)')
+            return {'result': self._result(True, flow, raw, view, credentials, before, after, verification=None,
+                                           rotation=step['rotation'])}
         step['action'] = action
         return step
+
+    def _too_old(self, raw, view):
+        """Why an active integration's access token is due for rotation under max_token_age, or None."""
+        limit = parse_token_age(self.params['max_token_age'])
+        if limit is None:
+            return None
+        age = token_age(raw, time.time())
+        if age is None:
+            self.warnings.append('Integration %r: Magento reported no creation time for its access token, so '
+                                 'max_token_age cannot tell its age; it is not rotated.' % view['name'])
+            return None
+        if age <= limit:
+            return None
+        # The age as the module host's clock sees it: Magento stamps tokens with that host's PHP time, in UTC.
+        return 'the access token is %s old (made %s), older than max_token_age %s' % (
+            format_age(age), raw['token']['created_at'], self.params['max_token_age'])
 
     def _revoked(self, step, raw, changed=True):
         credentials = dict(step['credentials'], access_token=None, access_token_secret=None)
         before = step['before']
-        after = dict(before, status='inactive', token=None, access_token=None) if changed else before
+        after = dict(before, status='inactive', token=None, token_created_at=None, access_token=None) if changed else before
         return self._result(changed, step['flow'], raw, step['view'], credentials, before, after, verification=None)
 
     # -- list mode ----------------------------------------------------------
@@ -197,6 +257,7 @@ class Authorizer(object):
             if item['wait_timeout'] < 0:
                 raise MagentoInputError('integrations[%d] %r: wait_timeout must be 0 or more seconds, not %d.'
                                         % (index, item['name'], item['wait_timeout']))
+            item_error(index, item['name'], parse_token_age, item['max_token_age'])
         if not items:
             return dict(changed=False, results=[])
         self._proofs = []
@@ -257,7 +318,7 @@ class Authorizer(object):
             raw, credentials = step['raw'], step['credentials']
             verification = self._verify(to_view(raw), credentials, step['base_url'])
             results[step['index']] = self._result(True, step['flow'], raw, step['view'], credentials, step['before'],
-                                                  snapshot(raw, credentials), verification)
+                                                  snapshot(raw, credentials), verification, rotation=step['rotation'])
         self.params = module_params
         self._run_proofs(names, results)
 
@@ -433,18 +494,20 @@ class Authorizer(object):
         return proof
 
     # -- result -------------------------------------------------------------
-    def _result(self, changed, flow, raw, view, credentials, before, after, verification):
+    def _result(self, changed, flow, raw, view, credentials, before, after, verification, rotation=None):
         credentials = dict((key, credentials.get(key)) for key in
                            ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
         file_changed = self._write_credentials_file(view, credentials)
         result = dict(
             changed=changed or file_changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
             verified=None if verification is None else verification.get('verified'), verification=verification,
-            credentials=credentials, integration=to_view(raw),
+            credentials=credentials, integration=to_view(raw), rotation=rotation,
         )
         if self.module.check_mode:
             result['status'] = after['status']
         if self.module._diff:
+            # A rotation says why in the diff too.
+            after = dict(after, rotation=rotation) if rotation else after
             result['diff'] = build_diff(before, after, SECRET_KEYS) if changed else {'before': {}, 'after': {}}
         return result
 

@@ -232,6 +232,16 @@ function cmb_nullable_int($v)
     return ($v === null || $v === '') ? null : (int)$v;
 }
 
+/** A stored timestamp as ISO 8601 UTC, or null. Magento writes them as UTC time (its PHP runs in UTC). */
+function cmb_iso_utc($stamp)
+{
+    if ($stamp === null || $stamp === '' || strpos((string)$stamp, '0000') === 0) {
+        return null;
+    }
+    $time = \DateTime::createFromFormat('Y-m-d H:i:s', (string)$stamp, new \DateTimeZone('UTC'));
+    return $time ? $time->format('Y-m-d\\TH:i:s\\Z') : null;
+}
+
 /** INTEGRATION of the protocol: no secrets, normalised types. */
 function cmb_integration($om, $model): array
 {
@@ -246,12 +256,17 @@ function cmb_integration($om, $model): array
         $resources = [];
     }
     $resources = array_values(array_map('strval', (array)$resources));
-    $token = ['type' => null, 'rows' => 0];
+    $token = ['type' => null, 'rows' => 0, 'created_at' => null, 'revoked' => false];
     if ($consumerId !== null) {
         // The row Magento's services look at: the consumer's first user_type 1 row.
         $row = $om->create(\Magento\Integration\Model\Oauth\Token::class)
             ->loadByConsumerIdAndUserType($consumerId, CMB_USER_TYPE_INTEGRATION);
-        $token['type'] = $row->getId() ? (string)$row->getType() : null;
+        if ($row->getId()) {
+            $token['type'] = (string)$row->getType();
+            // Its age (created_at is kept through the verifier -> request -> access conversions), never its secrets.
+            $token['created_at'] = cmb_iso_utc($row->getData('created_at'));
+            $token['revoked'] = (bool)(int)$row->getData('revoked');
+        }
         $token['rows'] = (int)$om->create(\Magento\Integration\Model\ResourceModel\Oauth\Token\Collection::class)
             ->addFilterByConsumerId($consumerId)->getSize();
     }

@@ -56,6 +56,13 @@ def to_view(raw):
     }
 
 
+def token_view(raw):
+    """The documented, secret-free state of an integration's token: type (``none`` without one), age, revoked."""
+    token = raw.get('token') or {}
+    return {'type': token.get('type') or 'none', 'created_at': token.get('created_at'),
+            'revoked': bool(token.get('revoked'))}
+
+
 def check_name(name):
     if name is None or not name.strip():
         raise MagentoInputError('name must not be empty: give the integration name shown in the admin grid.')
@@ -243,20 +250,17 @@ class Integrations(object):
         results = self.transport.bridge(actions)
         return results[0]['integrations'], (results[1]['resources'] if with_acl else None)
 
-    def read_many(self, names, with_acl=False, with_info=False, with_secrets=False):
+    def read_many(self, names, with_acl=False, with_info=False, with_secrets=False, with_all=False):
         """One bridge call for several integrations: one found dict per name (as ``read`` returns), in order,
-        and the ACL ids and system info once (on every found dict)."""
+        and the ACL ids, system info and every integration of the store (``all``) once (on every found dict)."""
         actions = [{'action': 'integration.get', 'name': name, 'with_secrets': with_secrets} for name in names]
-        if with_acl:
-            actions.append({'action': 'acl.resources'})
-        if with_info:
-            actions.append({'action': 'system.info'})
+        extras = [(key, action, field) for key, wanted, action, field in (
+            ('acl', with_acl, 'acl.resources', 'resources'), ('info', with_info, 'system.info', None),
+            ('all', with_all, 'integration.list', 'integrations')) if wanted]
+        actions.extend({'action': extra[1]} for extra in extras)
         results = self.transport.bridge(actions)
-        extra = {}
-        if with_acl:
-            extra['acl'] = results[len(names)]['resources']
-        if with_info:
-            extra['info'] = results[-1]
+        extra = dict((key, result[field] if field else result)
+                     for (key, _action, field), result in zip(extras, results[len(names):]))
         return [dict(extra, integration=result.get('integration'), credentials=result.get('credentials'))
                 for result in results[:len(names)]]
 

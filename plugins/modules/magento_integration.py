@@ -108,6 +108,18 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  exclusive:
+    description:
+      - With O(integrations), make the list the whole set of the store's integrations. Every integration on the
+        store that no item names is removed, with its OAuth consumer and tokens, as O(state=absent) does. Only with
+        O(integrations).
+      - Integrations declared in a module's C(etc/integration.xml) (RV(integration.setup_type) V(config)) are never
+        removed. Magento refuses to delete them. They are kept and named in a warning and in RV(kept_integrations).
+      - The integrations on the store are read in the same PHP process as the items, and removed in the same one as
+        the other writes. Check mode and diff mode show what would be removed, and RV(removed_integrations) names it.
+      - An empty O(integrations) with O(exclusive=true) removes every integration that is not declared in a module.
+    type: bool
+    default: false
 seealso:
   - module: commerceops.magento.magento_integration_info
   - module: commerceops.magento.magento_integration_auth
@@ -153,6 +165,19 @@ EXAMPLES = r'''
       - name: Old connector
         state: absent
   diff: true
+
+- name: Keep exactly these integrations; remove any other (those of modules' integration.xml stay)
+  commerceops.magento.magento_integration:
+    magento_root: /var/www/magento
+    integrations:
+      - name: Acme ERP
+      - name: Reporting
+    exclusive: true
+  register: drift
+
+- name: Say what was removed
+  ansible.builtin.debug:
+    msg: "Removed: {{ drift.removed_integrations | join(', ') or 'nothing' }}"
 '''
 
 RETURN = r'''
@@ -218,6 +243,22 @@ changed_integrations:
   type: list
   elements: str
   sample: [Acme ERP]
+removed_integrations:
+  description:
+    - With O(exclusive=true), the names of the integrations removed because no item names them (would be removed,
+      in check mode), in id order. They are also in RV(changed_integrations). Empty without O(exclusive).
+  returned: when O(integrations) is given
+  type: list
+  elements: str
+  sample: [Old connector]
+kept_integrations:
+  description:
+    - With O(exclusive=true), the integrations no item names that were kept because a module's
+      C(etc/integration.xml) declares them (Magento refuses to delete them). Empty without O(exclusive).
+  returned: when O(integrations) is given
+  type: list
+  elements: str
+  sample: [Vendor Sync]
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure, ensure_many, plan
@@ -285,14 +326,37 @@ def write_action(step):
     return Integrations.delete_action(step['current'])
 
 
+def unlisted(store, found, warnings):
+    """exclusive=true: the plans removing the store's integrations that no item names (matched by id, as Magento
+    matched the names), and the names of those kept because a module's integration.xml declares them."""
+    listed = set(read['integration']['integration_id'] for read in found if read['integration'] is not None)
+    steps, kept = [], []
+    for view in (to_view(raw) for raw in store if raw['integration_id'] not in listed):
+        if view['setup_type'] == 'config':
+            kept.append(view['name'])
+            warnings.append("exclusive: integration %r is not in integrations but is kept: a module's "
+                            "etc/integration.xml declares it, and Magento refuses to delete it (uninstall that module "
+                            "to remove it)." % view['name'])
+        else:
+            steps.append(plan('absent', view, None))
+    return steps, kept
+
+
 def run_many(module, warnings, seen):
     """List mode: one bridge read for every integration, every item checked, then one bridge write for all."""
     items = [dict(item, state=item['state'] or module.params['state']) for item in module.params['integrations']]
     names = check_item_names(items)
-    if not items:
-        return dict(changed=False, diff={'before': {}, 'after': {}}, objects=[], changed_names=[])
+    exclusive = module.params['exclusive']
+    if not items and not exclusive:
+        return dict(changed=False, diff={'before': {}, 'after': {}}, objects=[], changed_names=[], removed_names=[],
+                    kept_names=[])
     integrations = Integrations(module.transport)
-    found = integrations.read_many(names, with_acl=any(item['state'] == 'present' for item in items))
+    if items:
+        found = integrations.read_many(names, with_acl=any(item['state'] == 'present' for item in items),
+                                       with_all=exclusive)
+        store = found[0].get('all', [])
+    else:
+        found, store = [], integrations.list()[0]
     steps = []
     for index, (item, name, read) in enumerate(zip(items, names, found)):
         current = seen[name] = to_view(read['integration'])
@@ -301,6 +365,9 @@ def run_many(module, warnings, seen):
         desired = item_error(index, name, wanted, dict(item, name=name), current, acl_ids, item_warnings)
         warnings.extend('integrations[%d] %r: %s' % (index, name, warning) for warning in item_warnings)
         steps.append(plan(item['state'], current, desired))
+    removals, kept = unlisted(store, found, warnings) if exclusive else ([], [])
+    removed = [step['current']['name'] for step in removals]
+    names, steps = names + removed, steps + removals
 
     def write_all(pending):
         results = integrations.write([write_action(step) for step in pending])
@@ -310,7 +377,7 @@ def run_many(module, warnings, seen):
     return dict(changed=any(step['changed'] for step in steps),
                 changed_names=[name for name, step in zip(names, steps) if step['changed']],
                 diff=keyed_diff((name, step['diff']) for name, step in zip(names, steps)),
-                objects=[step['object'] for step in steps])
+                objects=[step['object'] for step in steps[:len(items)]], removed_names=removed, kept_names=kept)
 
 
 def main():
@@ -324,12 +391,16 @@ def main():
             resource_access=dict(type='str', choices=['all', 'custom']),
             resources=dict(type='list', elements='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
+            exclusive=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('name', 'integrations')] + [('integrations', option) for option in SINGLE_ONLY],
         required_one_of=[('name', 'integrations')],
         supports_check_mode=True,
     )
     many = module.params['integrations'] is not None
+    if module.params['exclusive'] and not many:
+        module.fail_json(msg='exclusive=true works only with integrations: list every integration the store is to '
+                             'keep there (exclusive removes the others).')
     warnings = []
     reads = []
 
@@ -355,7 +426,8 @@ def main():
     # whose read-back failed): the second attempt cannot tell, so the task reports a change.
     if many:
         result = dict(changed=outcome['changed'] or retried, integrations=outcome['objects'],
-                      changed_integrations=outcome['changed_names'])
+                      changed_integrations=outcome['changed_names'], removed_integrations=outcome['removed_names'],
+                      kept_integrations=outcome['kept_names'])
     else:
         result = dict(changed=outcome['changed'] or retried, integration=outcome['object'])
     if module._diff:

@@ -18,8 +18,8 @@ description:
   - O(flow=callback) is B(Activate) for an integration with a callback URL and an identity link URL. Magento posts the
     consumer key, consumer secret, store base URL and verifier to the callback URL, and the third party completes the
     exchange. The module waits up to O(wait_timeout) seconds for the integration to become active.
-  - An integration that is already active with an access token is left alone unless O(rotate=true). Nothing is minted,
-    posted or exchanged then.
+  - An integration that is already active with an access token is left alone unless O(rotate=true), or its access
+    token is older than O(max_token_age). Nothing is minted, posted or exchanged then.
   - Token rows left by an unfinished activation are detected and cleared before activating again.
     Magento's own B(Activate) would silently do nothing in that case.
   - "The result holds the credentials. Give the task C(no_log: true) so that they never reach a log."
@@ -39,7 +39,7 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The diff shows the status and token type; tokens are masked.
+    details: The diff shows the status, token type and token creation time, and why tokens are rotated; tokens are masked.
   safe_file_operations:
     description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
@@ -75,6 +75,9 @@ options:
       rotate:
         description: As O(rotate); defaults to O(rotate).
         type: bool
+      max_token_age:
+        description: As O(max_token_age); defaults to O(max_token_age).
+        type: str
       wait_timeout:
         description: As O(wait_timeout); defaults to O(wait_timeout).
         type: int
@@ -100,6 +103,17 @@ options:
         B(Reauthorize) does. It stays so until the third party completes the exchange.
     type: bool
     default: false
+  max_token_age:
+    description:
+      - Rotate on a schedule. An active integration whose access token is older than this is reauthorized, as with
+        O(rotate=true). Its new access token and secret replace the old ones, which Magento then refuses.
+      - Whole days, hours or minutes, for example V(90d), V(12h) or V(30m), or combined, V(1d12h).
+      - The age is the time since Magento made the token (C(token.created_at) of
+        M(commerceops.magento.magento_integration_info)), by the clock of the host the module runs on.
+      - A rotated token is new, so the next run changes nothing until it is older than O(max_token_age) in turn.
+      - Check mode and diff mode report which integrations would be rotated, and why, in RV(rotation).
+      - Not set by default, so tokens are not rotated by age.
+    type: str
   wait_timeout:
     description: Seconds to wait for the third party to complete the exchange with O(flow=callback).
     type: int
@@ -161,6 +175,13 @@ EXAMPLES = r'''
     magento_root: /var/www/magento
     name: Acme ERP
     rotate: true
+  no_log: true
+
+- name: Rotate the access token when it is older than 90 days (each run checks; a rotation happens once)
+  commerceops.magento.magento_integration_auth:
+    magento_root: /var/www/magento
+    name: Acme ERP
+    max_token_age: 90d
   no_log: true
 
 - name: Take the integration's access away but keep it
@@ -240,6 +261,13 @@ verification:
         - The same call with the token as Bearer (O(verify_bearer=true)), with RV(verification.verified),
           RV(verification.status) and RV(verification.message).
       type: dict
+rotation:
+  description:
+    - Why the tokens were replaced (in check mode, would be), V(null) when they were not. V(rotate=true), the age
+      of the access token beyond O(max_token_age), or an access token Magento marks revoked. The diff shows it too.
+  returned: when O(name) is given
+  type: str
+  sample: the access token is 121d 3h old (made 2026-08-01T09:00:00Z), older than max_token_age 90d
 integration:
   description: The integration, as M(commerceops.magento.magento_integration) returns it. No secrets.
   returned: when O(name) is given
@@ -248,7 +276,7 @@ results:
   description:
     - With O(integrations), one result per integration, in the order of O(integrations). Each holds the integration's
       C(name) and the keys returned with O(name) (RV(credentials), RV(status), RV(flow), RV(verified),
-      RV(verification), RV(integration)), and C(changed).
+      RV(verification), RV(rotation), RV(integration)), and C(changed).
     - The credentials are secrets; give the task C(no_log). In diff mode the diff holds only the integrations that
       change, keyed by name, tokens masked.
   returned: when O(integrations) is given
@@ -278,11 +306,13 @@ def main():
                 name=dict(type='str', required=True),
                 flow=dict(type='str', choices=['auto', 'direct', 'exchange', 'callback']),
                 rotate=dict(type='bool'),
+                max_token_age=dict(type='str', no_log=False),
                 wait_timeout=dict(type='int'),
             )),
             state=dict(type='str', default='authorized', choices=['authorized', 'revoked']),
             flow=dict(type='str', default='auto', choices=['auto', 'direct', 'exchange', 'callback']),
             rotate=dict(type='bool', default=False),
+            max_token_age=dict(type='str', no_log=False),  # an age, not a secret
             wait_timeout=dict(type='int', default=60),
             verify=dict(type='bool', default=True),
             verify_route=dict(type='str', default='/V1/modules'),

@@ -10,7 +10,8 @@ short_description: Read Magento integrations and the store's ACL resource tree
 version_added: 0.1.0
 description:
   - Returns one integration by name, or all of them, with their resource access and status, as the admin's
-    B(System > Extensions > Integrations) grid shows them. Never returns a secret.
+    B(System > Extensions > Integrations) grid shows them, and the type, age and revoked flag of their token.
+    Never returns a secret.
   - Optionally returns the store's ACL resource tree, the ids that
     M(commerceops.magento.magento_integration) accepts in O(commerceops.magento.magento_integration#module:resources).
 author:
@@ -43,6 +44,10 @@ EXAMPLES = r'''
 - name: Fail when it is not active
   ansible.builtin.assert:
     that: erp.integrations | length == 1 and erp.integrations[0].status == 'active'
+
+- name: Show when its access token was made
+  ansible.builtin.debug:
+    msg: "{{ erp.integrations[0].token.type }} token made {{ erp.integrations[0].token.created_at }}"
 
 - name: List every integration and the ACL ids this store knows
   commerceops.magento.magento_integration_info:
@@ -90,6 +95,28 @@ integrations:
     setup_type:
       description: V(manual) or V(config).
       type: str
+    token:
+      description:
+        - The state of the integration's token, the one Magento's services use. No token, secret or verifier.
+      type: dict
+      contains:
+        type:
+          description:
+            - V(access) once activated; V(request) or V(verifier) while a token exchange is unfinished; V(none)
+              when the integration has no token (never activated, or revoked).
+          type: str
+          sample: access
+        created_at:
+          description:
+            - When Magento made the token, ISO 8601 in UTC; V(null) without a token. A reauthorization (rotation)
+              makes a new one. M(commerceops.magento.magento_integration_auth) rotates tokens older than its
+              O(commerceops.magento.magento_integration_auth#module:max_token_age).
+          type: str
+          sample: '2026-11-30T12:00:00Z'
+        revoked:
+          description: Magento's C(revoked) flag of the token; Magento refuses a revoked token.
+          type: bool
+          sample: false
 acl_resources:
   description: The store's ACL tree, flat, in Magento's order. Only with O(acl_resources=true).
   returned: when O(acl_resources=true)
@@ -111,7 +138,9 @@ acl_resources:
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
-from ansible_collections.commerceops.magento.plugins.module_utils._integration import Integrations, check_name, to_view
+from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
+    Integrations, check_name, to_view, token_view,
+)
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
 
@@ -131,7 +160,7 @@ def main():
                                                          with_acl=module.params['acl_resources'])
     except MagentoError as error:
         module.fail_from(error)
-    result = dict(changed=False, integrations=[to_view(raw) for raw in found])
+    result = dict(changed=False, integrations=[dict(to_view(raw), token=token_view(raw)) for raw in found])
     if acl is not None:
         result['acl_resources'] = acl
     module.exit_json(**result)

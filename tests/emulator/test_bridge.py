@@ -11,6 +11,13 @@ from magento_emulator import bridge
 
 PRODUCTS = 'Magento_Catalog::products'
 
+NO_TOKEN = {'type': None, 'rows': 0, 'created_at': None, 'revoked': False}
+
+
+def kind(token):
+    """The token's type and row count (its created_at is the time of the test run)."""
+    return token['type'], token['rows']
+
 
 def req(root, *actions, protocol=1):
     return {'protocol': protocol, 'magento_root': root, 'actions': list(actions)}
@@ -56,7 +63,7 @@ def test_integration_lifecycle(emulator_root):
                          {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
     first, second = response['results']
     assert first['token_created'] is True and second['token_created'] is False
-    assert second['integration']['status'] == 1 and second['integration']['token'] == {'type': 'access', 'rows': 1}
+    assert second['integration']['status'] == 1 and kind(second['integration']['token']) == ('access', 1)
     assert second['credentials'] == first['credentials']
 
     response, code = run(emulator_root, {'action': 'integration.list'},
@@ -72,7 +79,7 @@ def test_integration_lifecycle(emulator_root):
 
     response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': iid})
     assert response['results'][0]['revoked'] is True
-    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+    assert response['results'][0]['integration']['token'] == NO_TOKEN
 
     response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': iid,
                                          'reauthorize': False})
@@ -164,10 +171,10 @@ def test_revoke_removes_stray_rows_too(emulator_root):
     conn = store.connect(emulator_root)
     integrations.convert_to_request(conn, conn.execute('SELECT entity_id FROM oauth_token').fetchone()[0])
     response, code = run(emulator_root, {'action': 'integration.prepare_exchange', 'integration_id': 1})
-    assert response['results'][0]['integration']['token'] == {'type': 'request', 'rows': 2}
+    assert kind(response['results'][0]['integration']['token']) == ('request', 2)
     response, code = run(emulator_root, {'action': 'integration.revoke', 'integration_id': 1})
     assert response['results'][0]['revoked'] is True
-    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0}
+    assert response['results'][0]['integration']['token'] == NO_TOKEN
     assert response['results'][0]['integration']['status'] == 0
 
 
@@ -281,10 +288,38 @@ def test_expect_writes_only_when_the_integration_is_as_read(emulator_root):
     # A token action expecting the inactive state it read is refused once another run activated it.
     run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False})
     response, code = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': False,
-                                         'expect': {'status': 0, 'token': {'type': None, 'rows': 0}}})
+                                         'expect': {'status': 0, 'token': NO_TOKEN}})
     assert code == 1 and response['error']['kind'] == 'conflict' and '(status, token)' in response['error']['message']
     response, _code = run(emulator_root, {'action': 'integration.get', 'integration_id': iid})
-    assert response['results'][0]['integration']['token'] == {'type': 'access', 'rows': 1}
+    assert kind(response['results'][0]['integration']['token']) == ('access', 1)
+
+
+def test_token_metadata_created_at_in_utc_and_revoked_without_secrets(emulator_root):
+    """INTEGRATION.token carries the integration token row's age (oauth_token.created_at, ISO 8601 UTC) and its
+    revoked flag: what a rotation schedule needs, and nothing secret."""
+    response, dummy = run(emulator_root, create_action())
+    iid = response['results'][0]['integration']['integration_id']
+    assert response['results'][0]['integration']['token'] == {'type': None, 'rows': 0, 'created_at': None,
+                                                              'revoked': False}
+    response, dummy = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid})
+    token = response['results'][0]['integration']['token']
+    from magento_emulator import store
+    conn = store.connect(emulator_root)
+    row = conn.execute('SELECT created_at, token, secret FROM oauth_token').fetchone()
+    assert token == {'type': 'access', 'rows': 1, 'created_at': row['created_at'].replace(' ', 'T') + 'Z',
+                     'revoked': False}
+    conn.execute("UPDATE oauth_token SET created_at = '2026-01-02 03:04:05', revoked = 1")
+    response, dummy = run(emulator_root, {'action': 'integration.get', 'integration_id': iid},
+                          {'action': 'integration.list'})
+    token = response['results'][0]['integration']['token']
+    assert token == {'type': 'access', 'rows': 1, 'created_at': '2026-01-02T03:04:05Z', 'revoked': True}
+    assert response['results'][1]['integrations'][0]['token'] == token
+    assert row['token'] not in json.dumps(response) and 'secret' not in token
+
+    # A reauthorization replaces the row: the new token is as old as the call.
+    response, dummy = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': True})
+    token = response['results'][0]['integration']['token']
+    assert token['created_at'] > '2026-01-02T03:04:05Z' and token['revoked'] is False
 
 
 def test_expect_compares_resources_as_a_set(emulator_root):

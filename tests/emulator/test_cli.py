@@ -1,5 +1,6 @@
 """The fake root, the fake php and magento-emulator start/stop/status."""
 
+import datetime
 import json
 import os
 import stat
@@ -180,3 +181,59 @@ def test_start_stop_with_a_stub_server(tmp_path, monkeypatch, ready_format):
         assert cli.stop(root) is True
     assert 'pid' not in cli.read_state(root)
     assert cli.stop(root) is False
+
+
+def _cli_json(capsys, *argv):
+    code = cli.main(list(argv) + ['--json'])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_token_age_backdates_the_integration_token(emulator_root, capsys):
+    from magento_emulator import bridge
+    response, dummy = bridge.execute({'protocol': 1, 'magento_root': emulator_root, 'actions': [
+        {'action': 'integration.create', 'name': 'Acme ERP', 'email': '', 'endpoint': '', 'identity_link_url': '',
+         'all_resources': True, 'resources': []},
+        {'action': 'integration.activate', 'integration_id': 1}]})
+    assert response['ok']
+    before = datetime.datetime.now(datetime.timezone.utc)
+    code, out, err = _cli_json(capsys, 'token-age', '--root', emulator_root, '--name', 'acme erp', '--age', '100d')
+    assert code == 0 and out['name'] == 'Acme ERP' and out['tokens'] == 1
+    made = datetime.datetime.strptime(out['created_at'], '%Y-%m-%dT%H:%M:%SZ').replace(tzinfo=datetime.timezone.utc)
+    assert abs((before - made) - datetime.timedelta(days=100)) < datetime.timedelta(seconds=5)
+    response, dummy = bridge.execute({'protocol': 1, 'magento_root': emulator_root,
+                                      'actions': [{'action': 'integration.get', 'integration_id': 1}]})
+    assert response['results'][0]['integration']['token']['created_at'] == out['created_at']
+    # An exact time, too; refusals name what is wrong and change nothing.
+    code, out, err = _cli_json(capsys, 'token-age', '--root', emulator_root, '--name', 'Acme ERP',
+                               '--created-at', '2026-01-02T03:04:05Z')
+    assert code == 0 and out['created_at'] == '2026-01-02T03:04:05Z'
+    for argv, message in ((['--name', 'Nope', '--age', '1d'], "no integration named 'Nope'"),
+                          (['--name', 'Acme ERP', '--age', '1y'], "--age '1y'")):
+        code, out, err = _cli_json(capsys, 'token-age', '--root', emulator_root, *argv)
+        assert code == 1 and message in err
+    conn = store.connect(emulator_root)
+    assert conn.execute('SELECT created_at FROM oauth_token').fetchone()[0] == '2026-01-02 03:04:05'
+
+
+def test_config_integration_is_declared_like_setup_upgrade_does_and_removed_for_cleanup(emulator_root, capsys):
+    from magento_emulator import bridge
+    conn = store.connect(emulator_root)
+    tables = ('integration', 'oauth_consumer', 'oauth_token', 'authorization_role', 'authorization_rule')
+
+    def counts():
+        return [conn.execute('SELECT COUNT(*) FROM %s' % table).fetchone()[0] for table in tables]
+    empty = counts()
+    code, out, err = _cli_json(capsys, 'config-integration', '--root', emulator_root, '--name', 'Vendor Sync',
+                               '--email', 'sync@vendor.example', '--resource', 'Magento_Catalog::products')
+    assert code == 0 and out == {'name': 'Vendor Sync', 'declared': True}
+    response, dummy = bridge.execute({'protocol': 1, 'magento_root': emulator_root, 'actions': [
+        {'action': 'integration.get', 'name': 'Vendor Sync'}, {'action': 'integration.delete', 'integration_id': 1}]})
+    got = response['results'][0]['integration']
+    assert got['setup_type'] == 1 and got['status'] == 0 and got['consumer_id'] is not None
+    assert got['resources'] == ['Magento_Backend::admin', 'Magento_Catalog::products']
+    # Magento refuses to delete it; the emulator's cleanup command removes it with its consumer.
+    assert response['error']['message'] == "Uninstall the extension to remove integration 'Vendor Sync'."
+    code, out, err = _cli_json(capsys, 'config-integration', '--root', emulator_root, '--name', 'vendor sync', '--remove')
+    assert code == 0 and out == {'name': 'Vendor Sync', 'declared': False}
+    assert counts() == empty

@@ -324,7 +324,8 @@ def test_every_integration_ends_active_with_one_token_that_works(rounds):
     found = rounds['store']
     proofs = rounds['proofs']['store']
     wrong = ['%s: status %s, token rows %s, signed GET /V1/modules -> %s' % proof for proof in proofs
-             if proof[1] != 1 or proof[2] != {'type': 'access', 'rows': 1} or proof[3] != 200]
+             if proof[1] != 1 or (proof[2]['type'], proof[2]['rows'], proof[2]['revoked']) != ('access', 1, False)
+             or proof[3] != 200]
     record('concurrency', paired_runs=len(rounds['outcomes']), integrations=len(found),
            duplicates=sum(len(rows) - 1 for rows in found.values()), store_token_proofs=sum(proof[3] == 200 for proof in proofs))
     assert len(proofs) == sum(len(authorized_names(round_no)) for round_no, _kind, _faults in ROUNDS)

@@ -1,7 +1,9 @@
-"""``magento-emulator start|stop|status --root DIR`` (extensions/emulator/DESIGN.md)."""
+"""``magento-emulator start|stop|status --root DIR`` (extensions/emulator/DESIGN.md), and the test fixtures
+``token-age`` and ``config-integration`` (docs/emulator.md)."""
 
 import argparse
 import datetime
+import re
 import json
 import os
 import signal
@@ -343,6 +345,47 @@ def stop(root):
     return was_running
 
 
+AGE_UNITS = {'d': 86400, 'h': 3600, 'm': 60}
+
+
+def _age(text):
+    """``100d``, ``12h``, ``30m`` (or combined, ``1d12h``) as a timedelta."""
+    match = re.match(r'^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$', text or '')
+    if not text or not match:
+        raise ValueError('--age %r is not an age: give days, hours or minutes, for example 100d, 12h or 30m.' % text)
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return datetime.timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def token_age(root, name, age=None, created_at=None):
+    """Backdate the integration's token: made ``age`` ago, or at ``created_at`` (ISO 8601 UTC)."""
+    from magento_emulator import integrations
+    if created_at is not None:
+        when = datetime.datetime.strptime(created_at, '%Y-%m-%dT%H:%M:%SZ')
+    else:
+        when = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - _age(age)
+    conn = store.connect(root)
+    try:
+        stored, rows = integrations.set_token_created_at(conn, name, when)
+    finally:
+        conn.close()
+    return {'name': stored, 'tokens': rows, 'created_at': when.strftime('%Y-%m-%dT%H:%M:%SZ')}
+
+
+def config_integration(root, name, email='', resources=None, remove=False):
+    """Declare an integration as a module's etc/integration.xml does after setup:upgrade, or remove it again."""
+    from magento_emulator import integrations
+    conn = store.connect(root)
+    try:
+        if remove:
+            stored = integrations.remove_config_integration(conn, name)
+            return {'name': stored or name, 'declared': False}
+        return {'name': integrations.declare_config_integration(conn, root, name, email, resources)['name'],
+                'declared': True}
+    finally:
+        conn.close()
+
+
 def _print(info, as_json, stream=None):
     stream = stream or sys.stdout
     if as_json:
@@ -364,9 +407,30 @@ def main(argv=None):
         if name == 'start':
             p.add_argument('--host', default='127.0.0.1')
             p.add_argument('--port', type=int, default=0)
+    p = sub.add_parser('token-age', help='test fixture: backdate an integration\'s token')
+    p.add_argument('--root', required=True, help='the fake Magento root')
+    p.add_argument('--name', required=True, help='the integration (case-insensitive)')
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument('--age', help='how old the token is to be: 100d, 12h, 30m')
+    when.add_argument('--created-at', help='when the token was made, ISO 8601 UTC (2026-01-02T03:04:05Z)')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
+    p = sub.add_parser('config-integration', help='test fixture: an integration declared in a module\'s '
+                                                  'etc/integration.xml, as setup:upgrade creates it')
+    p.add_argument('--root', required=True, help='the fake Magento root')
+    p.add_argument('--name', required=True)
+    p.add_argument('--email', default='')
+    p.add_argument('--resource', action='append', default=[], help='an ACL resource id (repeat for more)')
+    p.add_argument('--remove', action='store_true', help='remove it again (test cleanup; Magento refuses to)')
+    p.add_argument('--json', action='store_true', help='print one JSON object')
     args = parser.parse_args(argv)
     root = os.path.abspath(args.root)
     try:
+        if args.command == 'token-age':
+            _print(token_age(root, args.name, args.age, args.created_at), args.json)
+            return 0
+        if args.command == 'config-integration':
+            _print(config_integration(root, args.name, args.email, args.resource, args.remove), args.json)
+            return 0
         if args.command == 'start':
             _print(start(root, args.host, args.port), args.json)
             return 0

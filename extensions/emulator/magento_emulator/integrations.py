@@ -121,8 +121,23 @@ def normalise(conn, row):
         'updated_at': row['updated_at'],
         'all_resources': resources == [acl.ROOT_ALL],
         'resources': resources,
-        'token': {'type': token['type'] if token is not None else None, 'rows': int(rows)},
+        'token': token_state(token, rows),
     }
+
+
+def iso_utc(stamp):
+    """A stored ``YYYY-MM-DD HH:MM:SS`` (UTC, as Magento writes it) as ISO 8601 ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if not stamp or str(stamp).startswith('0000'):
+        return None
+    return str(stamp).replace(' ', 'T', 1) + 'Z'
+
+
+def token_state(token, rows):
+    """INTEGRATION.token: the type, age and revoked flag of the integration token row; never its secrets."""
+    if token is None:
+        return {'type': None, 'rows': int(rows), 'created_at': None, 'revoked': False}
+    return {'type': token['type'], 'rows': int(rows), 'created_at': iso_utc(token['created_at']),
+            'revoked': bool(token['revoked'])}
 
 
 def credentials(conn, root, row):
@@ -225,11 +240,16 @@ def delete(conn, root, integration_id):
         if int(row['setup_type']) == TYPE_CONFIG:
             raise MagentoError("Uninstall the extension to remove integration '%s'." % row['name'], exception=None)
         before = normalise(conn, row)
-        conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
-        acl.remove_permissions(conn, row['integration_id'])
-        if row['consumer_id'] is not None:
-            delete_consumer(conn, row['consumer_id'])
+        _remove(conn, row)
     return before
+
+
+def _remove(conn, row):
+    """The integration row, its role and rules, then its consumer with tokens and nonces (the admin's Delete)."""
+    conn.execute('DELETE FROM integration WHERE integration_id = ?', (row['integration_id'],))
+    acl.remove_permissions(conn, row['integration_id'])
+    if row['consumer_id'] is not None:
+        delete_consumer(conn, row['consumer_id'])
 
 
 def delete_consumer(conn, consumer_id):
@@ -431,3 +451,44 @@ def revoke(conn, integration_id):
                                    (row['consumer_id'], USER_TYPE_INTEGRATION)).rowcount
         _set_status(conn, row['integration_id'], STATUS_INACTIVE)
     return removed > 0, load(conn, row['integration_id'])
+
+
+# --- test fixtures (magento-emulator token-age / config-integration) ------------------------------
+
+def set_token_created_at(conn, name, created_at):
+    """Move the creation time of the integration's token rows (a test fixture for token ages).
+
+    ``created_at`` is a UTC ``datetime``. Returns (stored name, rows changed); MagentoError when there is no
+    such integration or it has no token.
+    """
+    with store.transaction(conn):
+        row = find_by_name(conn, name)
+        if row is None:
+            raise MagentoError('There is no integration named %r.' % name, kind='not_found', exception=None)
+        changed = 0
+        if row['consumer_id'] is not None:
+            changed = conn.execute('UPDATE oauth_token SET created_at = ? WHERE consumer_id = ? AND user_type = ?',
+                                   (created_at.strftime('%Y-%m-%d %H:%M:%S'), row['consumer_id'],
+                                    USER_TYPE_INTEGRATION)).rowcount
+        if not changed:
+            raise MagentoError('Integration %r has no token: activate it first.' % row['name'], exception=None)
+    return row['name'], changed
+
+
+def declare_config_integration(conn, root, name, email='', resources=None):
+    """What setup:upgrade does for an integration a module declares in etc/integration.xml and the store lacks
+    (SPEC §11): IntegrationService::create with setup_type 1, status 0, permissions from the file."""
+    with store.transaction(conn):
+        created = create(conn, root, name, email=email, all_resources=False, resources=list(resources or []))
+        conn.execute('UPDATE integration SET setup_type = ? WHERE integration_id = ?',
+                     (TYPE_CONFIG, created['integration_id']))
+    return get(conn, created['integration_id'])
+
+
+def remove_config_integration(conn, name):
+    """Test cleanup only: drop a config-based integration with its role and consumer (Magento itself refuses)."""
+    with store.transaction(conn):
+        row = find_by_name(conn, name)
+        if row is not None:
+            _remove(conn, row)
+    return None if row is None else row['name']

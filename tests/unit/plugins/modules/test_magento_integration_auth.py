@@ -457,6 +457,116 @@ def test_list_mode_concurrent_proofs_report_the_first_refused_integration_in_lis
     assert len(slow.calls) == 12  # the other proofs still ran
 
 
+# ---------------------------------------------------------------- max_token_age: rotation on a schedule
+
+def made(days_ago):
+    """An ISO 8601 UTC creation time ``days_ago`` days before now (as the bridge reports token.created_at)."""
+    import datetime
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days_ago)
+    return when.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def aged(days_ago, **fields):
+    return integration(status=1, token={'type': 'access', 'rows': 1, 'created_at': made(days_ago), 'revoked': False},
+                       **fields)
+
+
+def test_max_token_age_rotates_an_older_access_token_and_says_why(host, http, run_module):
+    stored(host, aged(100), ACCESS)
+    new = dict(ACCESS, access_token='n' * 32, access_token_secret='m' * 32)
+    host.on('integration.activate', {'token_created': True, 'integration': aged(0), 'credentials': new})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': '90d',
+                                                                '_ansible_diff': True})
+    assert not failed and result['changed']
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', True)]
+    assert result['credentials']['access_token'] == 'n' * 32 and result['verified'] is True
+    assert result['rotation'].startswith('the access token is 100d old (made 20')
+    assert result['rotation'].endswith('older than max_token_age 90d')
+    assert result['diff']['after']['rotation'] == result['rotation']
+    assert result['diff']['before']['token_created_at'] != result['diff']['after']['token_created_at']
+    assert 'n' * 32 not in json.dumps(result['diff']) and 'a' * 32 not in json.dumps(result['diff'])
+
+
+def test_max_token_age_leaves_a_younger_token_alone(host, http, run_module):
+    stored(host, aged(89), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': '90d'})
+    assert not failed and not result['changed'] and writes(host) == []
+    assert result['rotation'] is None and result['credentials'] == ACCESS
+
+
+def test_max_token_age_in_check_mode_reports_the_rotation_and_writes_nothing(host, http, run_module):
+    stored(host, aged(3), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': '2d',
+                                                                '_ansible_check_mode': True, '_ansible_diff': True})
+    assert not failed and result['changed'] and writes(host) == []
+    assert 'older than max_token_age 2d' in result['rotation'] and result['verified'] is None
+    assert result['diff']['after']['token_created_at'] == '(new)' and result['diff']['after']['rotation']
+
+
+@pytest.mark.parametrize('age', ['90', '90x', 'd', '0d', '-1d', '1.5d', '90 days', ''])
+def test_a_malformed_max_token_age_fails_before_anything_is_read(host, http, run_module, age):
+    stored(host, aged(100), ACCESS)
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': age})
+    assert failed and host.calls == []
+    assert result['msg'].startswith('max_token_age %r is not a token age' % age)
+
+
+@pytest.mark.parametrize('age, rotated', [('12h', True), ('1d12h', True), ('3d', False), ('4320m', False),
+                                          ('2d23h', True)])
+def test_max_token_age_units(host, http, run_module, age, rotated):
+    stored(host, aged(2.99), ACCESS)  # 71.76 hours
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': age,
+                                                                '_ansible_check_mode': True})
+    assert not failed and result['changed'] is rotated
+
+
+def test_max_token_age_does_not_rotate_an_inactive_integration_it_activates(host, http, run_module):
+    stored(host, integration(), CONSUMER)
+    host.on('integration.activate', {'token_created': True, 'integration': aged(0), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP', 'max_token_age': '1m'})
+    assert not failed and result['changed'] and result['rotation'] is None
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', False)]
+
+
+def test_a_revoked_access_token_is_replaced(host, http, run_module):
+    revoked = integration(status=1, token={'type': 'access', 'rows': 1, 'created_at': made(1), 'revoked': True})
+    stored(host, revoked, ACCESS)
+    host.on('integration.activate', {'token_created': True, 'integration': aged(0), 'credentials': ACCESS})
+    failed, result = run_module(magento_integration_auth.main, {'name': 'Acme ERP'})
+    assert not failed and result['changed']
+    assert [(c['action'], c['reauthorize']) for c in writes(host)] == [('integration.activate', True)]
+    assert result['rotation'] == 'Magento marks the access token revoked and refuses it'
+    assert not any('unfinished activation' in warning for warning in result.get('warnings', []))
+
+
+def test_list_mode_max_token_age_top_level_and_per_item(host, http, run_module, monkeypatch):
+    stored_many(host, (aged(100), ACCESS), (aged(100, integration_id=8, name='Other'), ACCESS),
+                (aged(10, integration_id=10, name='Young'), ACCESS))
+    host.on('integration.activate', lambda action: {
+        'token_created': True, 'credentials': ACCESS, 'integration': aged(0, integration_id=action['integration_id'])})
+    seen = record_batches(host, monkeypatch)
+    failed, result = run_module(magento_integration_auth.main, {'max_token_age': '90d', '_ansible_diff': True,
+                                                                'integrations': [
+                                                                    {'name': 'Acme ERP'},
+                                                                    {'name': 'Other', 'max_token_age': '365d'},
+                                                                    {'name': 'Young', 'max_token_age': '7d'}]})
+    assert not failed and result['changed']
+    assert seen == [['integration.get'] * 3 + ['system.info'], ['integration.activate', 'integration.activate']]
+    assert [c['integration_id'] for c in writes(host)] == [7, 10]
+    assert [r['changed'] for r in result['results']] == [True, False, True]
+    assert [bool(r['rotation']) for r in result['results']] == [True, False, True]
+    assert 'max_token_age 7d' in result['results'][2]['rotation']
+    assert sorted(result['diff']['after']) == ['Acme ERP', 'Young']
+
+
+def test_list_mode_a_malformed_item_max_token_age_names_the_item(host, http, run_module):
+    stored_many(host, (aged(100), ACCESS))
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [
+        {'name': 'Acme ERP', 'max_token_age': '3 weeks'}]})
+    assert failed and host.calls == []
+    assert result['msg'].startswith("integrations[0] 'Acme ERP': max_token_age '3 weeks' is not a token age")
+
+
 def test_list_mode_reports_the_writes_committed_before_a_conflict(host, http, run_module):
     """The batch activated 'Acme ERP', then another run's activation of 'Other' refused the rest: the second attempt
     finds both active and changes nothing, but this run did activate one, so the task reports changed."""

@@ -26,3 +26,20 @@ def test_all_integrations_and_the_acl_tree_in_one_bridge_call(host, run_module):
     assert result['integrations'][1]['resource_access'] == 'all'
     assert result['acl_resources'] == ACL
     assert host.actions == ['integration.list', 'acl.resources']
+
+
+def test_token_state_type_age_and_revoked_flag_without_secrets(host, run_module):
+    active = integration(status=1, token={'type': 'access', 'rows': 1, 'created_at': '2026-08-01T12:00:00Z',
+                                          'revoked': False})
+    revoked = integration(integration_id=8, name='Revoked', status=1,
+                          token={'type': 'access', 'rows': 1, 'created_at': '2026-02-03T04:05:06Z', 'revoked': True})
+    fresh = integration(integration_id=9, name='Fresh',
+                        token={'type': None, 'rows': 0, 'created_at': None, 'revoked': False})
+    host.on('integration.list', {'integrations': [active, revoked, fresh]})
+    failed, result = run_module(magento_integration_info.main, {})
+    assert not failed
+    assert [i['token'] for i in result['integrations']] == [
+        {'type': 'access', 'created_at': '2026-08-01T12:00:00Z', 'revoked': False},
+        {'type': 'access', 'created_at': '2026-02-03T04:05:06Z', 'revoked': True},
+        {'type': 'none', 'created_at': None, 'revoked': False},
+    ]
