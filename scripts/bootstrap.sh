@@ -5,7 +5,8 @@
 #
 # - picks a Python >= 3.12 for the controller (ansible-core 2.20+ needs it)
 # - one virtualenv per ansible-core version under test: .venv/core-<X.Y>
-# - php-cli from Debian when `php` is missing and we are root
+# - php-cli, php-sqlite3 and php-pcov from Debian when missing and we are root (the emulator runs the
+#   shipped PHP bridge with them and records its coverage)
 # - the collection tree ansible needs (ansible_collections/commerceops/magento)
 # - an offline pip bootstrap script for `ansible-test --venv` (see
 #   docs/development.md, "The offline get-pip trick")
@@ -72,9 +73,12 @@ PYTHON="$(pick_python)"
 PY_VER="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 log "using Python $PY_VER at $PYTHON"
 
-# --- 2. Debian packages: php-cli (bridge syntax check), shellcheck (sanity) ----------
+# --- 2. Debian packages: php-cli, php-sqlite3, php-pcov (the bridge under test), shellcheck (sanity) ----------
 apt_pkgs=()
+php_has() { command -v php >/dev/null 2>&1 && php -r "exit(extension_loaded('$1') ? 0 : 1);" >/dev/null 2>&1; }
 command -v php >/dev/null 2>&1 || apt_pkgs+=(php-cli)
+php_has pdo_sqlite || apt_pkgs+=(php-sqlite3)
+php_has pcov || php_has xdebug || apt_pkgs+=(php-pcov)
 command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
 if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -84,10 +88,13 @@ if [[ ${#apt_pkgs[@]} -gt 0 ]]; then
         apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
     else
         log "WARNING: missing ${apt_pkgs[*]} and not root: install them (apt-get install ${apt_pkgs[*]});"
-        log "         without php the 'php' stage is skipped, without shellcheck sanity skips that test"
+        log "         without php the 'php' stage is skipped; without php-sqlite3 the emulator runs the bridge's Python"
+        log "         copy and the 'php' stage fails; without php-pcov 'phpcov' has no coverage; without shellcheck"
+        log "         sanity skips that test"
     fi
 fi
-command -v php >/dev/null 2>&1 && log "php: $(command -v php) ($(php -r 'echo PHP_VERSION;' 2>/dev/null || echo '?'))"
+command -v php >/dev/null 2>&1 && log "php: $(command -v php) ($(php -r 'echo PHP_VERSION;' 2>/dev/null || echo '?');" \
+    "pdo_sqlite: $(php_has pdo_sqlite && echo yes || echo no), pcov: $(php_has pcov && echo yes || echo no))"
 command -v shellcheck >/dev/null 2>&1 && log "shellcheck: $(command -v shellcheck)"
 
 # --- 3. virtualenvs -------------------------------------------------------------

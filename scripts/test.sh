@@ -5,7 +5,7 @@
 #   scripts/test.sh sanity units    # only these stages (any order given is run in the canonical order)
 #   scripts/test.sh --list          # list the stages
 #
-# Stages: php emulator sanity units integration reliability lint molecule docs package
+# Stages: php emulator sanity units integration reliability field phpcov lint molecule docs package
 # (see docs/development.md). Needs scripts/bootstrap.sh to have run.
 #
 # Environment:
@@ -13,15 +13,18 @@
 #                                                (integration stage; passed through ansible-test)
 #   SANITY_OLD=full|subset|none                  sanity on the oldest core (default: full)
 #   KEEP_GOING=1                                 run the remaining stages after a failure
+#   PHP_COVERAGE_MIN=90                          phpcov's floor (applies when emulator, integration, reliability passed)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 
-ALL_STAGES=(php emulator sanity units integration reliability lint molecule docs package)
+ALL_STAGES=(php emulator sanity units integration reliability field phpcov lint molecule docs package)
+# The suites that run the shipped PHP bridge (through the emulator) record its line coverage; phpcov sums it up.
+PHP_COVERAGE_SUITES=(emulator integration reliability)
 
 if [[ "${1:-}" == "--list" ]]; then printf '%s\n' "${ALL_STAGES[@]}"; exit 0; fi
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,20p' "$0"; exit 0; fi
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,16p' "$0"; exit 0; fi
 
 if [[ ! -f .venv/env.sh ]]; then
     echo "[test] .venv/env.sh missing: run scripts/bootstrap.sh first" >&2
@@ -54,8 +57,18 @@ else
 fi
 
 say() { printf '[test] %s\n' "$*"; }
+
+# Every emulator the suites start runs the bridge with the real PHP (magento_emulator/realphp.py) and, with this
+# set, records which of its lines ran; a run with any of those suites starts from an empty record.
+export MAGENTO_EMULATOR_PHP_COVERAGE="$ROOT/.cache/php-coverage"
+for s in "${selected[@]}"; do
+    for c in "${PHP_COVERAGE_SUITES[@]}"; do
+        if [[ "$s" == "$c" ]]; then rm -rf "$MAGENTO_EMULATOR_PHP_COVERAGE"; mkdir -p "$MAGENTO_EMULATOR_PHP_COVERAGE"; break 2; fi
+    done
+done
 SUMMARY=()
 PASSED=0 FAILED=0 SKIPPED=0
+PASSED_STAGES=()
 SKIP_REASON=""
 skip() { SKIP_REASON="$*"; say "SKIP: $*"; return 77; }
 
@@ -75,17 +88,18 @@ sync_copy() {
     git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
         [[ -e "$f" || -L "$f" ]] && printf '%s\0' "$f"
     done | tar --null -T - -c | tar -x -C "$AT_DIR"
-    # a real Magento, if named, reaches the targets as extra vars (ansible-test
-    # passes only a fixed list of environment variables through)
-    if [[ -n "${MAGENTO_ROOT:-}" ]]; then
-        mkdir -p "$AT_DIR/tests/integration"
-        {
-            echo "# written by scripts/test.sh from the environment"
+    # a real Magento, if named, and where the emulator records the bridge's coverage reach the targets as
+    # extra vars (ansible-test passes only a fixed list of environment variables through)
+    mkdir -p "$AT_DIR/tests/integration"
+    {
+        echo "# written by scripts/test.sh from the environment"
+        printf 'MAGENTO_EMULATOR_PHP_COVERAGE: %s\n' "$(json_str "$MAGENTO_EMULATOR_PHP_COVERAGE")"
+        if [[ -n "${MAGENTO_ROOT:-}" ]]; then
             printf 'MAGENTO_ROOT: %s\n' "$(json_str "$MAGENTO_ROOT")"
             printf 'MAGENTO_BASE_URL: %s\n' "$(json_str "${MAGENTO_BASE_URL:-}")"
             printf 'MAGENTO_PHP: %s\n' "$(json_str "${MAGENTO_PHP:-php}")"
-        } > "$AT_DIR/tests/integration/integration_config.yml"
-    fi
+        fi
+    } > "$AT_DIR/tests/integration/integration_config.yml"
     (
         cd "$AT_DIR" || exit 1
         [[ -d .git ]] || git init -q
@@ -126,7 +140,40 @@ print('[test] extracted the PHP bridge: %d lines' % value.count('\n'))
 EOF
     php -l "$tmp/bridge.php"; rc=$?
     rm -rf "$tmp"
-    return $rc
+    [[ $rc == 0 ]] || return $rc
+    local f
+    for f in extensions/emulator/magento_emulator/php/*.php; do php -l "$f" >/dev/null || { php -l "$f"; return 1; }; done
+    # The suites run the shipped bridge only with a PHP that can open the emulator's store; without one the
+    # emulator falls back to its Python copy, and nothing else would say so.
+    "$VENV_NEW/bin/python" - <<'EOF'
+import sys
+sys.path.insert(0, 'extensions/emulator')
+from magento_emulator import realphp
+php = realphp.find()
+found = realphp.probe('php') or {}
+if php is None:
+    sys.exit('[test] FAIL: php lacks pdo_sqlite or sodium (%s): the suites would run the bridge\'s Python copy; '
+             'install php-sqlite3 (scripts/bootstrap.sh does)' % found)
+print('[test] the suites run the shipped bridge with %s (PHP %s, pdo_sqlite, sodium%s)'
+      % (php, found.get('release'), ', pcov' if found.get('pcov') else '; no pcov, so no coverage: install php-pcov'))
+EOF
+}
+
+stage_phpcov() {
+    command -v php >/dev/null 2>&1 || { skip "php not installed"; return; }
+    local -a args=("$MAGENTO_EMULATOR_PHP_COVERAGE")
+    local all=1 c s found
+    for c in "${PHP_COVERAGE_SUITES[@]}"; do
+        found=0
+        for s in "${PASSED_STAGES[@]}"; do [[ "$s" == "$c" ]] && found=1; done
+        [[ $found == 1 ]] || all=0
+    done
+    if [[ $all == 1 ]]; then
+        args+=(--min "${PHP_COVERAGE_MIN:-90}")
+    else
+        say "phpcov: ${PHP_COVERAGE_SUITES[*]} did not all pass in this run: coverage so far, no floor"
+    fi
+    "$VENV_NEW/bin/python" scripts/php_coverage.py "${args[@]}"
 }
 
 run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, said out loud
@@ -141,6 +188,15 @@ run_pytest() {  # run_pytest <dir> : exit 5 (no tests collected) is a failure, s
 }
 stage_emulator() { run_pytest tests/emulator; }
 stage_reliability() { run_pytest tests/reliability; }
+# Over SSH to this machine as a deploy user with become_user, on a store owned by www-data (tests/field/run.sh);
+# needs root: it installs openssh-server, sudo and acl when missing.
+stage_field() {
+    [[ -f tests/field/run.sh ]] || { skip "tests/field/run.sh does not exist"; return; }
+    local rc
+    bash tests/field/run.sh; rc=$?
+    [[ $rc == 77 ]] && { skip "the field stage needs root"; return; }
+    return $rc
+}
 
 # Stages that run on both cores run the second core even when the first one
 # failed (more to read from one run); the stage fails if either did.
@@ -246,7 +302,7 @@ for stage in "${selected[@]}"; do
     "stage_$stage"; rc=$?
     dt=$((SECONDS - t0))
     case $rc in
-        0)  SUMMARY+=("$(printf '  %-12s PASS  %5ss' "$stage" "$dt")"); PASSED=$((PASSED + 1)) ;;
+        0)  SUMMARY+=("$(printf '  %-12s PASS  %5ss' "$stage" "$dt")"); PASSED=$((PASSED + 1)); PASSED_STAGES+=("$stage") ;;
         77) SUMMARY+=("$(printf '  %-12s SKIP  %5ss  (%s)' "$stage" "$dt" "$SKIP_REASON")"); SKIPPED=$((SKIPPED + 1)) ;;
         *)  SUMMARY+=("$(printf '  %-12s FAIL  %5ss  (exit %s)' "$stage" "$dt" "$rc")"); FAILED=$((FAILED + 1)) ;;
     esac

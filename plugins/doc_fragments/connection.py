@@ -21,6 +21,17 @@ options:
       - If not set, the E(MAGENTO_PHP) environment variable is used, else C(php).
     type: str
     default: php
+  magento_user:
+    description:
+      - The user every PHP process (C(bin/magento) and the bridge) runs as. Magento writes generated code under
+        C(generated/) and cache entries under C(var/) with the owner of the process, and a file the web server cannot
+        change takes the store down, so PHP runs as the owner of Magento's files.
+      - If not set, the E(MAGENTO_USER) environment variable is used, else the owner of C(app/etc/env.php).
+      - When the task runs as root (C(become) without C(become_user)) and this user is someone else, the module
+        starts PHP as this user (its groups included).
+      - When the task runs as another user, that user must be this one, or able to write C(var/) and C(generated/);
+        otherwise the task fails before starting PHP, naming the owner to set as C(become_user).
+    type: str
   base_url:
     description:
       - The store's base URL for HTTP calls (OAuth endpoints and REST), for example C(https://shop.example.com/).

@@ -884,6 +884,11 @@ function cmb_bootstrap(string $root)
     if (!is_file($root . '/app/bootstrap.php')) {
         throw new CmbError('bootstrap', sprintf('%s/app/bootstrap.php does not exist: is magento_root a Magento installation?', $root));
     }
+    // Magento builds store URLs from the running script's name (Store::getBaseUrl appends it when Web Server
+    // Rewrites are off; SPEC 15): present the front controller, as a web request would, not this file.
+    $front = is_file($root . '/pub/index.php') ? $root . '/pub/index.php' : $root . '/index.php';
+    $_SERVER['SCRIPT_FILENAME'] = $front;
+    $_SERVER['SCRIPT_NAME'] = $_SERVER['PHP_SELF'] = '/index.php';
     require $root . '/app/bootstrap.php';
     ini_set('display_errors', 'stderr');   // in case Magento's bootstrap changed it
     $bootstrap = \Magento\Framework\App\Bootstrap::create(BP, $_SERVER);

@@ -137,6 +137,23 @@ def predicted_invalidation(plan):
     return types
 
 
+BEARER_PATH = 'oauth/consumer/enable_integration_as_bearer'
+BEARER_WARNING = (
+    'This run turns integration-as-bearer on (%s = 1): every integration access token alone is now a working '
+    'Bearer credential, and Magento itself logs each new access token in plain text to var/log/system.log and '
+    'var/log/debug.log at every activation, rotation and exchange. Keep var/log readable only by the owner of '
+    "Magento's files, rotate and purge those logs, and rotate the tokens if the logs were shared "
+    '(docs/security.md).' % BEARER_PATH)
+
+
+def bearer_warning(plan):
+    """The warning to give when ``plan`` turns integration-as-bearer on, or None (SPEC 4.7)."""
+    for step in plan.changes:
+        if step['path'] == BEARER_PATH and step['action'] in ('set', 'lock') and step['value'] not in (None, '', '0'):
+            return BEARER_WARNING
+    return None
+
+
 def config_set_args(step):
     args = ['config:set']
     if step['scope'] != 'default':

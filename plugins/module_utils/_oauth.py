@@ -43,6 +43,10 @@ class OAuthClient(object):
         self.session = requests.Session()
         self.session.trust_env = False  # never send store credentials through an environment proxy
 
+    def reach(self):
+        """GET the store's base URL: any HTTP answer will do; no answer raises (preflight)."""
+        self._send('Reaching the store at base_url', 'GET', self.base_url)
+
     def _send(self, step, method, url, **kwargs):
         self.requests_made += 1
         try:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 
 from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_PROTOCOL, BRIDGE_SOURCE
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
@@ -54,15 +56,27 @@ class CommandResult(object):
         self.stderr = stderr
 
 
-class HostTransport(object):
-    """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``."""
+# What Magento says when the process cannot write its own files (Zend_Cache, the file driver, the code generator).
+_UNWRITABLE = ('is not writable', "couldn't be written", 'cannot be created', 'Permission denied')
 
-    def __init__(self, magento_root, php_executable, timeout, tmpdir, warn=None):
+
+class HostTransport(object):
+    """Runs bin/magento and the bridge in ``magento_root`` with ``php_executable``; the bridge script is written to a
+    new private folder in ``tmpdir`` (default: the system's temp directory).
+
+    ``run_as``: the passwd entry (``pwd.struct_passwd``) of the user every PHP process runs as, when that is not
+    this process's user (a task run as root on a store whose files belong to someone else); ``owner``: the name of
+    the owner of Magento's files, for messages.
+    """
+
+    def __init__(self, magento_root, php_executable, timeout, tmpdir=None, warn=None, run_as=None, owner=None):
         self.magento_root = magento_root
         self.warn = warn or (lambda message: None)
         self.php_executable = php_executable
         self.timeout = timeout
         self.tmpdir = tmpdir
+        self.run_as = run_as
+        self.owner = owner
         self.php_processes = 0
         self._secrets = set()
 
@@ -88,6 +102,21 @@ class HostTransport(object):
                 self._collect_secrets(item)
 
     # -- processes -------------------------------------------------------
+    def _as_user(self):
+        """subprocess arguments that start PHP as ``run_as``: Magento writes generated code and cache entries with
+        the owner of the process, and a root-owned one takes the store down (SPEC 15)."""
+        if self.run_as is None:
+            return {}
+        user = self.run_as
+
+        def drop():
+            os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
+            os.setgid(user.pw_gid)
+            os.setuid(user.pw_uid)
+
+        env = dict(os.environ, HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
+        return {'preexec_fn': drop, 'env': env}
+
     def _run(self, args, stdin_text, attempted):
         self.php_processes += 1
         try:
@@ -95,7 +124,7 @@ class HostTransport(object):
             proc = subprocess.run(  # pylint: disable=ansible-bad-function
                 [self.php_executable] + args, input=stdin_text, cwd=self.magento_root,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=self.timeout,
-                universal_newlines=True, errors='replace', check=False,
+                universal_newlines=True, errors='replace', check=False, **self._as_user()
             )
         except subprocess.TimeoutExpired:
             raise MagentoError('%s failed: PHP did not finish within %s seconds (option timeout).' % (attempted, self.timeout),
@@ -110,28 +139,53 @@ class HostTransport(object):
         attempted = attempted or 'Running bin/magento %s' % ' '.join(args[:1])
         result = self._run([os.path.join(self.magento_root, 'bin', 'magento')] + list(args), None, attempted)
         if result.rc != 0:
-            said = _first_lines(result.stdout.strip() or result.stderr.strip())
-            raise MagentoError('%s failed: %s' % (attempted, self.scrub(said) or 'bin/magento exited with %d' % result.rc),
-                               kind='magento', rc=result.rc)
+            said = self.scrub(_first_lines(result.stdout.strip() or result.stderr.strip()))
+            raise MagentoError('%s failed: %s%s' % (attempted, said or 'bin/magento exited with %d and printed nothing.'
+                                                    % result.rc, self._advice(said)), kind='magento', rc=result.rc)
         return result
+
+    def _advice(self, said):
+        """What to do about a PHP process that failed with ``said``: the two causes a first run meets most."""
+        if not said.strip():
+            return (' Is php_executable (%s) the PHP CLI? Point php_executable (or MAGENTO_PHP) at the PHP that runs '
+                    'Magento.' % self.php_executable)
+        if any(sign in said for sign in _UNWRITABLE):
+            owner = self.owner or 'the owner of the Magento files'
+            return (' Magento could not write its own files: run the task as the files\' owner (become: true, '
+                    'become_user: %s), or as root, and the collection runs PHP as that owner.' % owner)
+        return ''
+
+    def _write_script(self):
+        """The bridge script in a new private directory; (its path, the directory to remove). It holds no secret
+        (those travel on stdin), but stays 0600, in a 0700 directory owned by the user PHP runs as."""
+        directory = tempfile.mkdtemp(prefix='commerceops-magento-', dir=None if self.run_as else self.tmpdir)
+        script = os.path.join(directory, 'commerceops-magento-bridge.php')
+        try:
+            fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as handle:
+                handle.write(BRIDGE_SOURCE)
+            if self.run_as is not None:
+                os.chown(script, self.run_as.pw_uid, self.run_as.pw_gid)
+                os.chown(directory, self.run_as.pw_uid, self.run_as.pw_gid)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        return script, directory
 
     def bridge(self, actions):
         """Run a batch of bridge actions in one PHP process; returns their results in order."""
         request = {'protocol': BRIDGE_PROTOCOL, 'magento_root': self.magento_root,
                    'actions': [dict((k, v) for k, v in action.items() if k != 'context') for action in actions]}
-        script = os.path.join(self.tmpdir, 'commerceops-magento-bridge.php')
-        fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(BRIDGE_SOURCE)
+        script, directory = self._write_script()
         try:
             result = self._run([script], json.dumps(request), describe(actions[0]) if len(actions) == 1 else 'Reading Magento state')
         finally:
-            os.unlink(script)
+            shutil.rmtree(directory, ignore_errors=True)
         response, noise = _parse_response(result.stdout)
         if response is None:
-            raise MagentoError('%s failed: the Magento bridge exited with code %d and printed no JSON: %s' % (
-                describe(actions[0]), result.rc, self.scrub(_stray_output(result)) or '(no output)'),
-                kind='bridge')
+            said = self.scrub(_stray_output(result))
+            raise MagentoError('%s failed: the Magento bridge exited with code %d and printed no JSON: %s%s' % (
+                describe(actions[0]), result.rc, said or '(no output)', self._advice(said)), kind='bridge')
         self._collect_secrets(response.get('results'))
         if noise.strip():
             self.warn('PHP printed this before the Magento bridge\'s answer; fix the PHP CLI configuration (for example '
@@ -143,7 +197,8 @@ class HostTransport(object):
             error = response.get('error') or {}
             index = error.get('index', 0)
             failed = actions[index] if isinstance(index, int) and 0 <= index < len(actions) else actions[0]
-            raise MagentoError('%s failed: %s' % (describe(failed), self.scrub(error.get('message') or 'no message')),
+            said = self.scrub(error.get('message') or 'no message')
+            raise MagentoError('%s failed: %s%s' % (describe(failed), said, self._advice(said) if error.get('kind') == 'bootstrap' else ''),
                                kind=error.get('kind', 'magento'), magento_exception=error.get('exception'))
         return response['results']
 

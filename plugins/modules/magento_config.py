@@ -158,7 +158,7 @@ invalidated_cache_types:
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._config import (
-    ConfigPlan, ConfigWriter, change_report, diff_of, normalise_setting, predicted_invalidation,
+    ConfigPlan, ConfigWriter, bearer_warning, change_report, diff_of, normalise_setting, predicted_invalidation,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
@@ -192,6 +192,9 @@ def main():
         plan = ConfigPlan(settings, current)
         # Values of encrypted or sensitive fields are masked everywhere Ansible prints this task.
         module.no_log_values.update(step['value'] for step in plan.steps if step['sensitive'] and step['value'])
+        warning = bearer_warning(plan)
+        if warning:
+            module.warn(warning)
         if plan.changes and not module.check_mode:
             writer.write(plan)
             invalidated = writer.invalidated()

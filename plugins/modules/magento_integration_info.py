@@ -30,6 +30,21 @@ options:
       - Also return the store's ACL resource tree in RV(acl_resources).
     type: bool
     default: false
+  preflight:
+    description:
+      - Before anything else, check every prerequisite of the collection's modules on this host, and fail once,
+        listing everything missing. Checked are the Magento root, the PHP CLI, the owner of Magento's files and the
+        user PHP runs as (see O(magento_user)), that this user may write C(var/) and C(generated/), and a Magento
+        bootstrap.
+      - Nothing is written. On success the facts are in RV(preflight) and the integrations are read as usual.
+    type: dict
+    suboptions:
+      http:
+        description:
+          - Also check what the token exchange and the token proof need where the modules run, the Python libraries
+            C(requests) and C(requests-oauthlib), and the store answering at O(base_url) (or Magento's own base URL).
+        type: bool
+        default: true
 seealso:
   - module: commerceops.magento.magento_integration
 '''
@@ -48,6 +63,13 @@ EXAMPLES = r'''
 - name: Show when its access token was made
   ansible.builtin.debug:
     msg: "{{ erp.integrations[0].token.type }} token made {{ erp.integrations[0].token.created_at }}"
+
+- name: Check every prerequisite before the first write (fails once, listing what is missing)
+  commerceops.magento.magento_integration_info:
+    magento_root: /var/www/magento
+    preflight:
+      http: true
+  register: host
 
 - name: List every integration and the ACL ids this store knows
   commerceops.magento.magento_integration_info:
@@ -117,6 +139,27 @@ integrations:
           description: Magento's C(revoked) flag of the token; Magento refuses a revoked token.
           type: bool
           sample: false
+preflight:
+  description: What the preflight found. Only with O(preflight).
+  returned: when O(preflight) is set and every check passed
+  type: dict
+  contains:
+    owner:
+      description: The owner of Magento's files (or O(magento_user)).
+      type: str
+      sample: www-data
+    php_user:
+      description: The user PHP runs as.
+      type: str
+      sample: www-data
+    magento_version:
+      description: The version the bootstrapped Magento reports.
+      type: str
+      sample: 2.4.7-p3
+    base_url:
+      description: Magento's own C(web/unsecure/base_url).
+      type: str
+      sample: https://shop.example.com/
 acl_resources:
   description: The store's ACL tree, flat, in Magento's order. Only with O(acl_resources=true).
   returned: when O(acl_resources=true)
@@ -149,10 +192,19 @@ def main():
         argument_spec=MagentoModule.generate_argspec(
             name=dict(type='str'),
             acl_resources=dict(type='bool', default=False),
+            preflight=dict(type='dict', options=dict(http=dict(type='bool', default=True))),
         ),
         supports_check_mode=True,
     )
     name = module.params['name']
+    facts = None
+    if module.params['preflight'] is not None:
+        problems, facts = module.preflight(module.params['preflight']['http'])
+        if problems:
+            module.fail_json(msg='The preflight found %d problem%s on this host; fix %s before running the collection: %s'
+                             % (len(problems), '' if len(problems) == 1 else 's', 'it' if len(problems) == 1 else 'them',
+                                ' '.join('(%d) %s' % (number, problem) for number, problem in enumerate(problems, 1))),
+                             problems=problems)
     try:
         if name is not None:
             check_name(name)
@@ -163,6 +215,8 @@ def main():
     result = dict(changed=False, integrations=[dict(to_view(raw), token=token_view(raw)) for raw in found])
     if acl is not None:
         result['acl_resources'] = acl
+    if facts is not None:
+        result['preflight'] = facts
     module.exit_json(**result)
 
 

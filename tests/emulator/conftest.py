@@ -1,13 +1,34 @@
-"""Fixtures of the emulator tests: a fake Magento root with or without the HTTP server."""
+"""Fixtures of the emulator tests: a fake Magento root with or without the HTTP server, the shipped bridge."""
 
+import http.server
+import importlib.util
 import os
 import sys
+import threading
 
 import pytest
 
-EMULATOR_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'extensions', 'emulator'))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+EMULATOR_DIR = os.path.join(REPO, 'extensions', 'emulator')
 if EMULATOR_DIR not in sys.path:
     sys.path.insert(0, EMULATOR_DIR)
+
+
+def bridge_source():
+    """BRIDGE_SOURCE of plugins/module_utils/_bridge_php.py: the PHP bridge the collection ships."""
+    spec = importlib.util.spec_from_file_location(
+        '_bridge_php', os.path.join(REPO, 'plugins', 'module_utils', '_bridge_php.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BRIDGE_SOURCE
+
+
+@pytest.fixture
+def bridge_script(tmp_path):
+    """The shipped bridge, written as the collection's transport writes it (run it with a root's bin/php)."""
+    path = tmp_path / 'commerceops-magento-bridge.php'
+    path.write_text(bridge_source(), encoding='utf-8')
+    return str(path)
 
 
 @pytest.fixture
@@ -15,6 +36,37 @@ def emulator_root(tmp_path):
     """A fake Magento root (env.php, bin/php, bin/magento, database), no HTTP server."""
     from magento_emulator import cli
     return cli.create_root(str(tmp_path / 'magento'), base_url='http://127.0.0.1:8080/')
+
+
+class ConsumerEndpoint(http.server.BaseHTTPRequestHandler):
+    """A third party's endpoint: records every POST as (path, header pairs, body) and answers ``status``."""
+
+    captured = []
+    status = 200
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.captured.append((self.path, list(self.headers.items()), body.decode()))
+        self.send_response(self.status)
+        self.send_header('Location', '/moved?y=2')
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def consumer_endpoint():
+    """A running ConsumerEndpoint (its class attributes say what it got and what it answers)."""
+    ConsumerEndpoint.captured = []
+    ConsumerEndpoint.status = 200
+    server = http.server.HTTPServer(('127.0.0.1', 0), ConsumerEndpoint)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

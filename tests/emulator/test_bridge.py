@@ -1,9 +1,12 @@
 """The bridge executor (docs/bridge-protocol.md), directly and through the fake php."""
 
+import http.server
 import json
 import os
 import subprocess
+import threading
 import time
+import urllib.parse
 
 import pytest
 
@@ -226,32 +229,29 @@ def php(root, *args, stdin=''):
                           text=True, timeout=60)
 
 
-def bridge_file(tmp_path, protocol=1):
-    path = tmp_path / 'commerceops-magento-bridge.php'
-    path.write_text('<?php\n// commerceops-magento-bridge protocol=%d\nexit(0);\n' % protocol)
-    return str(path)
-
-
-def test_fake_php_runs_the_bridge(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
+def test_fake_php_runs_the_bridge(emulator_root, bridge_script):
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, {'action': 'system.info'})))
     assert done.returncode == 0, done.stderr
     response = json.loads(done.stdout)
     assert response['ok'] is True and response['results'][0]['edition'] == 'Community'
-    done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(emulator_root, create_action('x'),
-                                                                          create_action('X'))))
+    done = php(emulator_root, bridge_script, stdin=json.dumps(req(emulator_root, create_action('x'), create_action('X'))))
     assert done.returncode == 1 and json.loads(done.stdout)['error']['kind'] == 'conflict'
 
 
-def test_fake_php_marker_protocol_mismatch(emulator_root, tmp_path):
-    done = php(emulator_root, bridge_file(tmp_path, 9), stdin=json.dumps(req(emulator_root)))
+def test_fake_php_marker_protocol_mismatch_in_the_python_copy(emulator_root, tmp_path, monkeypatch):
+    # The Python copy answers for a script whose marker names another protocol (the real PHP reads its own constant).
+    monkeypatch.setenv('MAGENTO_EMULATOR_PHP', 'none')
+    path = tmp_path / 'commerceops-magento-bridge.php'
+    path.write_text('<?php\n// commerceops-magento-bridge protocol=9\nexit(0);\n')
+    done = php(emulator_root, str(path), stdin=json.dumps(req(emulator_root)))
     assert done.returncode == 1
     error = json.loads(done.stdout)['error']
     assert error['kind'] == 'protocol'
     assert error['message'] == 'Bridge protocol 1 cannot answer a request of protocol 9.'
 
 
-def test_concurrent_duplicate_creates(emulator_root, tmp_path):
-    script = bridge_file(tmp_path)
+def test_concurrent_duplicate_creates(emulator_root, bridge_script):
+    script = bridge_script
     body = json.dumps(req(emulator_root, create_action('Racer')))
     procs = [subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for dummy in range(4)]
@@ -348,15 +348,14 @@ def test_expect_naming_a_field_the_integration_lacks_is_a_conflict(emulator_root
     assert code == 1 and response['error']['kind'] == 'conflict' and '(e_mail)' in response['error']['message']
 
 
-def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulator_root, tmp_path):
+def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulator_root, tmp_path, bridge_script):
     """Magento's duplicate-name check is a plain read before the save: a create of the same name in between makes the
     save fail on the unique index (AlreadyExistsException), which the bridge answers as a conflict."""
     from magento_emulator import faults
     inside = str(tmp_path / 'inside')
     faults.write(emulator_root, {'bridge_delay': {'seconds': 3, 'actions': 'integration.create', 'within': True,
                                                   'touch': inside, 'count': 1}})
-    script = bridge_file(tmp_path)
-    slow = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), script], stdin=subprocess.PIPE,
+    slow = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     slow.stdin.write(json.dumps(req(emulator_root, create_action('Racer', resources=[PRODUCTS]))))
     slow.stdin.close()
@@ -374,3 +373,40 @@ def test_a_create_racing_past_the_duplicate_check_meets_the_unique_index(emulato
                                 'process created it meanwhile.')
     response, dummy = run(emulator_root, {'action': 'integration.list'})
     assert [i['name'] for i in response['results'][0]['integrations']] == ['RACER']
+
+
+class _Callback(http.server.BaseHTTPRequestHandler):
+    forms = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['Content-Length'])).decode('ascii')
+        _Callback.forms.append(dict(urllib.parse.parse_qsl(body)))
+        self.send_response(200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize('rewrites, store_base_url', [('1', 'http://127.0.0.1:8080/'),
+                                                      ('0', 'http://127.0.0.1:8080/index.php/')])
+def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path, rewrites, store_base_url):
+    # Issue 10 item 7: with rewrites off Magento puts the running script's name in store_base_url; the bridge
+    # makes it build the front controller's URL (index.php/), never its own file name.
+    server = http.server.HTTPServer(('127.0.0.1', 0), _Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Callback.forms = []
+    try:
+        endpoint = 'http://127.0.0.1:%d/callback' % server.server_port
+        response, dummy = run(emulator_root, create_action('cb', endpoint=endpoint, identity_link_url=endpoint))
+        integration_id = response['results'][0]['integration']['integration_id']
+        from magento_emulator import config
+        config.set_value(emulator_root, 'web/seo/use_rewrites', rewrites)
+        done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(
+            emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': integration_id})))
+        assert done.returncode == 0, done.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [form['store_base_url'] for form in _Callback.forms] == [store_base_url]

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from magento_emulator import cli, crypto, fakephp, store
+from magento_emulator import cache, cli, crypto, fakephp, store
 
 LAUNCHER = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', 'extensions', 'emulator',
                                         'magento-emulator'))
@@ -41,7 +41,7 @@ def test_env_php(emulator_root):
         return
     data = phparray.load(text)
     assert data['crypt']['key'] == key
-    assert list(data['cache_types']) == list(cli.CACHE_TYPES)
+    assert list(data['cache_types']) == list(cache.TYPE_IDS)
     assert all(v == 1 for v in data['cache_types'].values())
     assert data['backend'] == {'frontName': 'admin'}
 
@@ -78,6 +78,7 @@ def test_php_bin_magento_dispatch(emulator_root, monkeypatch):
     fake = type(sys)('magento_emulator.cli_magento')
     fake.main = lambda root, args: calls.append((root, args)) or 7
     monkeypatch.setitem(sys.modules, 'magento_emulator.cli_magento', fake)
+    monkeypatch.setattr(sys.modules['magento_emulator'], 'cli_magento', fake, raising=False)
     code = fakephp.main([os.path.join(emulator_root, 'bin', 'magento'), 'cache:status'])
     assert code == 7 and calls == [(emulator_root, ['cache:status'])]
 

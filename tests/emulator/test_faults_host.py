@@ -22,11 +22,15 @@ def no_columns(monkeypatch):
     monkeypatch.delenv('COLUMNS', raising=False)
 
 
-@pytest.fixture
-def bridge_script(tmp_path):
-    path = tmp_path / 'commerceops-magento-bridge.php'
-    path.write_text('<?php\n// commerceops-magento-bridge protocol=1\nexit(0);\n')
-    return str(path)
+@pytest.fixture(autouse=True, params=['php', 'python'])
+def bridge_kind(request, monkeypatch):
+    """Every bridge fault holds for the shipped PHP bridge (real PHP) and for its Python copy alike."""
+    from magento_emulator import realphp
+    if request.param == 'php' and realphp.find() is None:
+        pytest.skip('no PHP 7.4+ with pdo_sqlite and sodium')
+    if request.param == 'python':
+        monkeypatch.setenv('MAGENTO_EMULATOR_PHP', 'none')
+    return request.param
 
 
 def php(root, *args, stdin=''):
@@ -109,6 +113,18 @@ def test_bridge_fatal_after_the_actions_loses_the_response(emulator_root, bridge
     assert names(emulator_root) == ['written']
 
 
+def test_bridge_fatal_caught_is_answered_by_the_bridges_handler(emulator_root, bridge_script):
+    faults.write(emulator_root, {'bridge_fatal': {'actions': 'integration.delete', 'caught': True, 'message': 'Boom',
+                                                  'count': 1}})
+    done = bridge(emulator_root, bridge_script, create('kept'), {'action': 'integration.delete', 'integration_id': 1},
+                  {'action': 'system.info'})
+    assert done.returncode == 1
+    response = json.loads(done.stdout)
+    assert len(response['results']) == 1 and response['error'] == {
+        'index': 1, 'action': 'integration.delete', 'kind': 'internal', 'exception': None, 'message': 'Boom'}
+    assert names(emulator_root) == ['kept'] and left(emulator_root) is None
+
+
 # ---------------------------------------------------------------------------------------------- bridge_output
 
 def test_bridge_output_replaces_the_json_and_runs_nothing(emulator_root, bridge_script):
@@ -176,6 +192,33 @@ def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_
         proc.stderr.close()
 
 
+@pytest.mark.parametrize('within', [False, True])
+def test_bridge_delay_ends_when_its_release_file_appears(emulator_root, bridge_script, tmp_path, within):
+    touched, release = str(tmp_path / 'reached'), str(tmp_path / 'release')
+    faults.write(emulator_root, {'bridge_delay': {'seconds': 60, 'actions': 'integration.create', 'within': within,
+                                                  'touch': touched, 'release': release}})
+    request = json.dumps({'protocol': 1, 'magento_root': emulator_root, 'actions': [create('held')]})
+    proc = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(request)
+        proc.stdin.close()
+        deadline = time.time() + 20
+        while not os.path.exists(touched) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert proc.poll() is None, 'held at the delay'
+        open(release, 'w').close()
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
+        assert json.loads(proc.stdout.read())['ok'] is True and names(emulator_root) == ['held']
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 # ---------------------------------------------------------------------------------------------- db_down
 
 def test_db_down_fails_the_bridge_bootstrap(emulator_root, bridge_script):
@@ -184,7 +227,7 @@ def test_db_down_fails_the_bridge_bootstrap(emulator_root, bridge_script):
         done = bridge(emulator_root, bridge_script, create('acme'), {'action': 'system.info'})
         assert done.returncode == 1
         response = json.loads(done.stdout)
-        assert response == {'protocol': 1, 'ok': False, 'magento_version': None, 'results': [],
+        assert response == {'protocol': 1, 'ok': False, 'magento_version': '2.4.7-p3', 'results': [],
                             'error': {'index': 0, 'action': 'integration.create', 'kind': 'bootstrap',
                                       'exception': 'Zend_Db_Adapter_Exception',
                                       'message': 'SQLSTATE[HY000] [2002] Connection refused'}}

@@ -1,11 +1,10 @@
 """IntegrationService / OauthService semantics against observed/schema.md and SPEC §1.11, §3."""
 
-import http.server
 import socket
-import threading
 
 import pytest
 
+from conftest import ConsumerEndpoint
 from magento_emulator import crypto, integrations as svc, store
 from magento_emulator.integrations import MagentoError
 
@@ -198,41 +197,16 @@ def test_prepare_exchange_and_second_row_pitfall(conn, emulator_root):
     assert fourth == third
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    captured = []
-    status = 500
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers['Content-Length']))
-        self.captured.append((self.path, dict(self.headers), body.decode()))
-        self.send_response(self.status)
-        self.send_header('Location', '/elsewhere')
-        self.send_header('Content-Length', '0')
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def callback_server():
-    _Recorder.captured = []
-    server = http.server.HTTPServer(('127.0.0.1', 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize('status', [200, 302, 500])
-def test_post_to_consumer(conn, emulator_root, callback_server, status):
-    _Recorder.status = status
-    url = 'http://127.0.0.1:%d/endpoint?x=1' % callback_server.server_port
+def test_post_to_consumer(conn, emulator_root, consumer_endpoint, status):
+    ConsumerEndpoint.status = status
+    conn.execute("INSERT INTO core_config_data (path, value) VALUES ('web/seo/use_rewrites', '1')")
+    url = 'http://127.0.0.1:%d/endpoint?x=1' % consumer_endpoint.server_port
     a = create(conn, emulator_root, 'x', all_resources=True, endpoint=url, identity_link_url=url)
-    verifier, row = svc.post_to_consumer(conn, emulator_root, a['integration_id'])
-    assert len(_Recorder.captured) == 1  # no redirect followed, status ignored
-    path, headers, body = _Recorder.captured[0]
+    verifier, row = svc.post_to_consumer(conn, emulator_root, a['integration_id'], '/srv/x.php')
+    assert len(ConsumerEndpoint.captured) == 1  # no redirect followed, status ignored
+    path, headers, body = ConsumerEndpoint.captured[0]
+    headers = dict(headers)
     creds = svc.credentials(conn, emulator_root, row)
     assert path == '/endpoint?x=1'
     assert headers['User-Agent'] == 'Laminas\\Http\\Client'
@@ -250,7 +224,7 @@ def test_post_to_consumer_transport_failure(conn, emulator_root):
     url = 'http://127.0.0.1:%d/cb' % port
     a = create(conn, emulator_root, 'x', all_resources=True, endpoint=url, identity_link_url=url)
     with pytest.raises(MagentoError) as err:
-        svc.post_to_consumer(conn, emulator_root, a['integration_id'])
+        svc.post_to_consumer(conn, emulator_root, a['integration_id'], '/srv/x.php')
     assert err.value.message == ('The attempt to post data to consumer failed due to an unexpected error. '
                                  'Please try again later.')
     secret = svc.credentials(conn, emulator_root, svc.load(conn, a['integration_id']))['consumer_secret']
@@ -267,7 +241,7 @@ def test_post_timeout_from_config(conn, emulator_root):
     a = create(conn, emulator_root, 'slow', all_resources=True, endpoint=url, identity_link_url=url)
     try:
         with pytest.raises(MagentoError):
-            svc.post_to_consumer(conn, emulator_root, a['integration_id'])
+            svc.post_to_consumer(conn, emulator_root, a['integration_id'], '/srv/x.php')
     finally:
         listener.close()
 
@@ -301,3 +275,11 @@ def test_finish_exchange(conn, emulator_root):
     assert after['created_at'] == row['created_at']
     assert crypto.decrypt(emulator_root, after['secret']) == secret
     assert svc.integration_for_consumer(conn, a['consumer_id'])['status'] == 1
+
+
+@pytest.mark.parametrize('rewrites, expected', [(None, 'x.php/'), ('0', 'x.php/'), ('1', ''), ('banana', '')])
+def test_store_base_url_carries_the_script_name_when_rewrites_are_off(conn, emulator_root, rewrites, expected):
+    # SPEC 15: Magento builds the store URL from the running script's name unless Web Server Rewrites are on
+    if rewrites is not None:
+        conn.execute("INSERT INTO core_config_data (path, value) VALUES ('web/seo/use_rewrites', ?)", (rewrites,))
+    assert svc.store_base_url(conn, emulator_root, '/srv/magento/x.php') == 'http://127.0.0.1:8080/' + expected

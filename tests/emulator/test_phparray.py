@@ -2,7 +2,7 @@
 
 import pytest
 
-from magento_emulator import cli, phparray
+from magento_emulator import cache, cli, phparray
 
 
 def test_env_php_round_trip_is_byte_exact():
@@ -12,7 +12,7 @@ def test_env_php_round_trip_is_byte_exact():
     assert data['cache']['allow_parallel_generation'] is False
     assert data['directories']['document_root_is_pub'] is True
     assert data['downloadable_domains'] == ['127.0.0.1']
-    assert list(data['cache_types']) == list(cli.CACHE_TYPES)
+    assert list(data['cache_types']) == list(cache.TYPE_IDS)
     assert phparray.dump(data) == text
 
 

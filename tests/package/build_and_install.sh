@@ -75,11 +75,12 @@ missing=()
 for need in MANIFEST.json FILES.json README.md meta/runtime.yml playbooks/demo.yml \
             plugins/modules/magento_integration.py plugins/module_utils/_bridge_php.py \
             roles/integration_onboarding/tasks/main.yml roles/emulator/tasks/main.yml \
-            extensions/emulator/magento-emulator extensions/emulator/magento_emulator/cli.py; do
+            extensions/emulator/magento-emulator extensions/emulator/magento_emulator/cli.py \
+            extensions/emulator/magento_emulator/php/bootstrap.php extensions/emulator/magento_emulator/data/magento.json; do
     grep -qx "$need" "$TMP/contents.txt" || missing+=("$need")
 done
 if [[ ${#missing[@]} == 0 ]]; then
-    ok "the tarball holds what users run (modules, roles, demo playbook, emulator)"
+    ok "the tarball holds what users run (modules, roles, demo playbook, emulator with its PHP stand-ins)"
 else
     ko "missing from the tarball: ${missing[*]}"
 fi

@@ -46,9 +46,11 @@ def _rows(store):
 
 def test_a_create_race_converges_and_the_last_writer_warns(store):
     inside = os.path.join(store.workdir, 'race-inside')
+    release = os.path.join(store.workdir, 'race-release')
+    # Run a waits inside its create until run b is done (``release``), however long b takes on a loaded machine.
     with open(os.path.join(store.root, 'var', 'emulator-faults.json'), 'w') as handle:
-        json.dump({'bridge_delay': {'seconds': 4, 'actions': 'integration.create', 'within': True, 'touch': inside,
-                                    'count': 1}}, handle)
+        json.dump({'bridge_delay': {'seconds': 240, 'actions': 'integration.create', 'within': True, 'touch': inside,
+                                    'release': release, 'count': 1}}, handle)
     path = os.path.join(store.workdir, 'race-a.yml')
     with open(path, 'w') as handle:
         json.dump(_play(store, A_RESOURCES), handle)
@@ -61,6 +63,8 @@ def test_a_create_race_converges_and_the_last_writer_warns(store):
         time.sleep(0.05)
     assert os.path.exists(inside), run_a.communicate()[0][-3000:]
     rc_b, output_b = store.playbook(_play(store, B_RESOURCES), name='race-b')
+    with open(release, 'w', encoding='utf-8'):
+        pass
     output_a = run_a.communicate(timeout=300)[0]
     record('create_race', runs=2, failed=int(rc_b != 0) + int(run_a.returncode != 0))
     assert rc_b == 0 and '[WARNING]' not in output_b, output_b[-3000:]

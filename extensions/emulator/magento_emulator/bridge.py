@@ -5,7 +5,7 @@ import math
 import os
 import sys
 
-from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, faults, integrations, store
+from magento_emulator import MAGENTO_EDITION, MAGENTO_VERSION, acl, faults, files, integrations, store
 from magento_emulator.integrations import MagentoError
 
 PROTOCOL = 1
@@ -23,6 +23,7 @@ class BridgeError(Exception):
         self.kind = kind
         self.message = message
         self.exception = exception
+        self.version = None   # Magento's version, if the bridge had read it when this happened
 
 
 def _input(message):
@@ -80,9 +81,12 @@ class _Params(object):
         return value
 
     def items(self):
+        """Config items: a list of objects, every path checked before any scope (the PHP bridge's order)."""
         value = self.action.get('items')
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise _input('The parameter "items" must be a list of {"path", "scope", "scope_code"} objects.')
+            raise _input('The parameter "items" must be a list of {path, scope, scope_code}.')
+        for item in value:
+            _Params(item).string('path', allow_empty=False)
         return value
 
 
@@ -101,9 +105,18 @@ def _env_mode(root):
             return 'default'
 
 
+def front_controller(root):
+    """The script a web request runs: pub/index.php where the document root is pub/, else index.php."""
+    public = os.path.join(root, 'pub', 'index.php')
+    return public if os.path.isfile(public) else os.path.join(root, 'index.php')
+
+
 class Executor(object):
     def __init__(self, root):
         self.root = root
+        # Like the PHP bridge, present Magento's front controller as $_SERVER['SCRIPT_FILENAME'] before the
+        # bootstrap, so that the URLs Magento builds are a web request's (SPEC 15), not the bridge file's.
+        self.script_filename = front_controller(root)
         self._conn = None
         # A host fault's hook inside the running action (faults.py bridge_delay "within"), or None.
         self.window = None
@@ -130,9 +143,13 @@ class Executor(object):
 
     # -- actions
     def system_info(self, p):
+        from magento_emulator import config
+
+        def effective(path):   # what ScopeConfig reads: a value deployed in env.php/config.php wins
+            value = config.read_value(self.root, path, conn=self.conn)
+            return '' if value is None else value
         return {'magento_version': MAGENTO_VERSION, 'edition': MAGENTO_EDITION, 'mode': _env_mode(self.root),
-                'base_url': store.get_config(self.conn, 'web/unsecure/base_url'),
-                'secure_base_url': store.get_config(self.conn, 'web/secure/base_url')}
+                'base_url': effective('web/unsecure/base_url'), 'secure_base_url': effective('web/secure/base_url')}
 
     def acl_resources(self, p):
         return {'resources': acl.resources()}
@@ -183,7 +200,7 @@ class Executor(object):
                 'credentials': integrations.credentials(self.conn, self.root, row)}
 
     def integration_post_to_consumer(self, p):
-        dummy, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'),
+        dummy, row = integrations.post_to_consumer(self.conn, self.root, p.integer('integration_id'), self.script_filename,
                                                    p.boolean('reauthorize', False))
         return {'integration': integrations.normalise(self.conn, integrations.load(self.conn, row['integration_id']))}
 
@@ -245,6 +262,8 @@ def _php_string(value):
 
 
 def _bootstrap_problem(root):
+    """Why Magento cannot boot, or None. The error's ``version``: a database failure comes after the bridge has read
+    Magento's version (ProductMetadata needs no database), a missing file before."""
     root = root.rstrip('/') or '/'
     if not os.path.isfile(os.path.join(root, 'app', 'bootstrap.php')):
         return BridgeError('bootstrap', '%s/app/bootstrap.php does not exist: is magento_root a Magento '
@@ -254,7 +273,9 @@ def _bootstrap_problem(root):
         return BridgeError('bootstrap', 'The configuration file "%s" is not readable.' % env,
                            'Magento\\Framework\\Exception\\FileSystemException')
     if not os.path.isfile(store.db_path(root)):
-        return BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory', 'PDOException')
+        problem = BridgeError('bootstrap', 'SQLSTATE[HY000] [2002] No such file or directory', 'PDOException')
+        problem.version = MAGENTO_VERSION
+        return problem
     return None
 
 
@@ -341,6 +362,8 @@ class _HostFaults(object):
         if self._strikes(self.delay, self.delay_at, index) and not self.delay.get('within'):
             faults.sleep(self.delay)
         if self._strikes(self.fatal, self.fatal_at, index):
+            if self.fatal.get('caught') and index < self.total:   # the bridge's fatal-error handler answers
+                raise BridgeError('internal', faults.fatal_message(self.fatal))
             raise faults.php_fatal(self.fatal, self.root)
         if self._strikes(self.output, self.output_at, index) and not self.output.get('json'):
             raise faults.ProcessExit(faults.exit_code(self.output), faults.output_text(self.output),
@@ -360,22 +383,50 @@ class _HostFaults(object):
         return response, code
 
 
+def _php_empty(value):
+    """PHP's falsiness of a JSON value (what ``?:`` tests)."""
+    return (value is None or value is False or value in ('', '0') or (isinstance(value, (list, dict)) and not value)
+            or (type(value) in (int, float) and value == 0))
+
+
+def _php_identical(first, second):
+    """PHP's ``===`` of two JSON values decoded as arrays: same types, same keys in the same order."""
+    if isinstance(first, dict) or isinstance(second, dict):
+        first = first if isinstance(first, dict) else dict(enumerate(first)) if isinstance(first, list) else first
+        second = second if isinstance(second, dict) else dict(enumerate(second)) if isinstance(second, list) else second
+        if not (isinstance(first, dict) and isinstance(second, dict)) or list(first) != list(second):
+            return False
+        return all(_php_identical(first[key], second[key]) for key in first)
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(_php_identical(a, b) for a, b in zip(first, second))
+    return type(first) is type(second) and first == second
+
+
+def _expecting(action):
+    """Whether the action is guarded (the PHP bridge's test: an array ``expect`` and an ``integration_id``)."""
+    return isinstance(action.get('expect'), (dict, list)) and action.get('integration_id') is not None
+
+
 def _as_read(key, current, value):
-    """Whether the stored ``key`` is still ``value`` as the module read it (the PHP bridge's comparison)."""
+    """Whether the stored ``key`` is still ``value`` as the module read it (the PHP bridge's comparison: ``===``
+    after ``?:``). A key the integration lacks is not (a misspelled key must not pass)."""
     if key not in current:
         return False
     now = current[key]
     if key == 'resources' and isinstance(now, list) and isinstance(value, list):
         # Magento reads rule rows back in no fixed order (SPEC §1.10): the same ids in another order are as read.
-        now, value = sorted(set(now)), sorted(set(value))
+        now, value = sorted(set(map(str, now))), sorted(set(map(str, value)))
     # An empty string and NULL are the same stored e-mail or URL.
-    return (now or None) == (value or None)
+    return _php_identical(None if _php_empty(now) else now, None if _php_empty(value) else value)
 
 
 def _check_expected(executor, action):
     row = integrations.load_or_fail(executor.conn, action['integration_id'])
     current = integrations.normalise(executor.conn, row)
-    changed = sorted(key for key, value in action['expect'].items() if not _as_read(key, current, value))
+    expect = action['expect']
+    # The changed keys are named in the request's order.
+    changed = [str(key) for key, value in (expect.items() if isinstance(expect, dict) else enumerate(expect))
+               if not _as_read(key, current, value)]
     if changed:
         raise BridgeError('conflict', 'Integration "%s" changed since it was read (%s): another process wrote it meanwhile.'
                           % (row['name'], ', '.join(changed)))
@@ -384,11 +435,11 @@ def _check_expected(executor, action):
 def _run_actions(executor, actions, host):
     results = []
     for index, action in enumerate(actions):
-        host.reach(index)
-        executor.window = host.window(index)
         name = action['action']
         try:
-            if action.get('expect') is not None and action.get('integration_id') is not None:
+            host.reach(index)
+            executor.window = host.window(index)
+            if _expecting(action):
                 # Compare-and-write: the integration must still be as the module read it, checked and written in one
                 # transaction (the PHP bridge: SELECT ... FOR UPDATE on the integration row, then the service call).
                 with store.transaction(executor.conn):
@@ -396,6 +447,8 @@ def _run_actions(executor, actions, host):
                     results.append(ACTIONS[name](executor, _Params(action)))
             else:
                 results.append(ACTIONS[name](executor, _Params(action)))
+        except faults.ProcessExit:
+            raise
         except (BridgeError, MagentoError) as exc:
             message = _scrub(exc.message, results)
             return _response(results, _error(index, name, exc.kind, message, exc.exception)), 1
@@ -424,11 +477,15 @@ def execute(request, request_protocol=None):
     root = os.path.abspath(request['magento_root'])
     problem = _bootstrap_problem(root)
     if problem is not None:
-        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), None), 1
+        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), problem.version), 1
+    try:
+        files.boot(root)
+    except files.BootstrapError as exc:
+        return _response([], _error(0, first, exc.kind, exc.message, exc.exception), None), 1
     host = _HostFaults(root, [action['action'] for action in actions])
     if host.down is not None:
         message = str(host.down.get('message') or faults.DB_DOWN_MESSAGE)
-        return _response([], _error(0, first, 'bootstrap', message, faults.DB_DOWN_EXCEPTION), None), 1
+        return _response([], _error(0, first, 'bootstrap', message, faults.DB_DOWN_EXCEPTION)), 1
     executor = Executor(root)
     try:
         response, code = _run_actions(executor, actions, host)

@@ -20,24 +20,9 @@ import tempfile
 
 from magento_emulator import phparray
 
-# id, label: cache-config order (SPEC §9.1, as `cache:status` lists them)
-TYPES = (
-    ('config', 'Configuration'),
-    ('layout', 'Layouts'),
-    ('block_html', 'Blocks HTML output'),
-    ('collections', 'Collections Data'),
-    ('reflection', 'Reflection Data'),
-    ('db_ddl', 'Database DDL operations'),
-    ('compiled_config', 'Compiled Config'),
-    ('eav', 'EAV types and attributes'),
-    ('customer_notification', 'Customer Notification'),
-    ('config_integration', 'Integrations Configuration'),
-    ('config_integration_api', 'Integrations API Configuration'),
-    ('graphql_query_resolver_result', 'GraphQL Query Resolver Results'),
-    ('full_page', 'Page Cache'),
-    ('config_webservice', 'Web Services Configuration'),
-    ('translate', 'Translations'),
-)
+# id, label: cache-config order (SPEC §9.1, as `cache:status` lists them); shared with the PHP stand-ins (php/)
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'cache-types.json'), encoding='utf-8') as _handle:
+    TYPES = tuple((entry['id'], entry['label']) for entry in json.load(_handle))
 TYPE_IDS = tuple(type_id for type_id, label in TYPES)
 LABELS = dict(TYPES)
 PAGE_CACHE_TYPES = ('full_page',)  # the only type outside the default cache storage

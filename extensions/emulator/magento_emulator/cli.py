@@ -11,13 +11,10 @@ import subprocess
 import sys
 import time
 
-from magento_emulator import crypto, store
+from magento_emulator import cache, crypto, realphp, store
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CACHE_TYPES = ('config', 'layout', 'block_html', 'collections', 'reflection', 'db_ddl', 'compiled_config',
-               'eav', 'customer_notification', 'config_integration', 'config_integration_api',
-               'graphql_query_resolver_result', 'full_page', 'config_webservice', 'translate')
 
 MODULES = ('Magento_Store', 'Magento_Directory', 'Magento_Config', 'Magento_Backend', 'Magento_Authorization',
            'Magento_Customer', 'Magento_Eav', 'Magento_User', 'Magento_Integration', 'Magento_Webapi',
@@ -34,7 +31,7 @@ def _php_quote(value):
 
 def env_php_text(crypt_key, install_date):
     """env.php as Magento's PhpFormatter writes it (short arrays, 4-space indent)."""
-    cache_types = ',\n'.join("        '%s' => 1" % t for t in CACHE_TYPES)
+    cache_types = ',\n'.join("        '%s' => 1" % t for t in cache.TYPE_IDS)
     return """<?php
 return [
     'backend' => [
@@ -118,10 +115,11 @@ def config_php_text():
 
 BOOTSTRAP_PHP = """<?php
 /**
- * magento-emulator: stub of Magento's app/bootstrap.php. The PHP in this root is emulated by
- * bin/php (a Python script); nothing here is ever executed by a real PHP.
+ * magento-emulator: Magento's app/bootstrap.php for this emulated root. The bridge requires it and gets
+ * the emulator's PHP stand-ins of the Magento classes it calls (see extensions/emulator/DESIGN.md).
  */
 define('BP', dirname(__DIR__));
+require {stand_ins};
 """
 
 _BIN_PHP = """#!{python}
@@ -131,8 +129,9 @@ import sys
 
 sys.path.insert(0, {package_parent!r})
 from magento_emulator import fakephp
-
-sys.exit(fakephp.main(sys.argv[1:]))
+{coverage}
+# The PHP that runs the commerceops bridge here; None: the bridge's Python copy (no usable PHP was found).
+sys.exit(fakephp.main(sys.argv[1:], real_php={real_php!r}))
 """
 
 _BIN_MAGENTO = """#!{python}
@@ -172,8 +171,13 @@ def create_root(root, base_url=None):
     _write(os.path.join(root, 'app/etc/env.php'), env_php_text(crypto.generate_key_string(), install_date),
            mode=0o640, overwrite=False)
     _write(os.path.join(root, 'app/etc/config.php'), config_php_text(), overwrite=False)
-    _write(os.path.join(root, 'app/bootstrap.php'), BOOTSTRAP_PHP)
-    fmt = {'python': sys.executable, 'package_parent': PACKAGE_PARENT}
+    _write(os.path.join(root, 'app/bootstrap.php'),
+           BOOTSTRAP_PHP.format(stand_ins=_php_quote(os.path.join(realphp.PHP_DIR, 'bootstrap.php'))))
+    coverage = os.environ.get(realphp.ENV_COVERAGE)
+    fmt = {'python': sys.executable, 'package_parent': PACKAGE_PARENT, 'real_php': realphp.find(),
+           # a coverage directory given when the root was made holds for its runs (ansible-test drops the environment)
+           'coverage': ('os.environ.setdefault(%r, %r)\n' % (realphp.ENV_COVERAGE, os.path.abspath(coverage))
+                        if coverage else '')}
     _write(os.path.join(root, 'bin/php'), _BIN_PHP.format(**fmt), mode=0o755)
     _write(os.path.join(root, 'bin/magento'), _BIN_MAGENTO.format(**fmt), mode=0o755)
     store.init(root, base_url)

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-from magento_emulator import cache, config, faults
+from magento_emulator import cache, config, faults, files
 
 VERSION_LINE = 'Magento CLI 2.4.7-p3'
 
@@ -507,6 +507,13 @@ def main(root, argv, stdout=None, stderr=None):
     root = str(root)
     quiet = any(t in ('-q', '--quiet') for t in argv)
     io = Io(stdout, quiet)
+    try:
+        # Cli's constructor boots Magento before it looks at the command, and prints what failed on stdout.
+        files.boot(root)
+    except files.BootstrapError as exc:
+        stdout.write(exc.message + '\n')
+        stdout.flush()
+        return 1
     index = _first_argument(argv)
     if index is None:
         if '--version' in argv or '-V' in argv:

@@ -497,7 +497,10 @@ def _item_fields(conn, item):
     code = item.get('scope_code')
     if (scope is not None and not isinstance(scope, str)) or (code is not None and not isinstance(code, str)):
         raise InputError('The parameters "scope" and "scope_code" must be strings.')
-    scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
+    try:
+        scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
+    except ScopeError as exc:   # the bridge checks scopes itself, with config:set's messages
+        raise ScopeError(exc.message, exception=None)
     return path, scope, code, scope_id
 
 
@@ -530,7 +533,7 @@ def delete_items(root, items):
         for item in items:
             path, scope, code, scope_id = _item_fields(conn, item)
             if lock_of(root, path, scope, code, files) is not None:
-                raise MagentoError(MSG_LOCKED)
+                raise MagentoError(MSG_LOCKED, exception=None)  # refused by the bridge itself
             plan.append((path, scope, code, scope_id))
         out = []
         with store.transaction(conn):

@@ -18,8 +18,11 @@ def _magento_root(bin_magento):
     return os.path.dirname(os.path.dirname(os.path.abspath(bin_magento)))
 
 
-def main(argv, stdin=None, stdout=None, stderr=None):
-    """Run ``php ARGV``; returns the exit code."""
+def main(argv, stdin=None, stdout=None, stderr=None, real_php=None):
+    """Run ``php ARGV``; returns the exit code.
+
+    ``real_php``: the PHP the root was created with (realphp.py); a bridge script runs with it, else with
+    the bridge's Python copy (bridge.py)."""
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -63,7 +66,16 @@ def main(argv, stdin=None, stdout=None, stderr=None):
     from magento_emulator import bridge
     protocol = bridge.marker_protocol(head)
     if protocol is not None:
-        return bridge.run(stdin, stdout, request_protocol=protocol, stderr=stderr)
+        from magento_emulator import realphp
+        php = realphp.resolve(real_php)
+        if php is None:
+            return bridge.run(stdin, stdout, request_protocol=protocol, stderr=stderr)
+        code, out, err = realphp.run(php, first, stdin.read(), request_protocol=protocol)
+        stdout.write(out)
+        stdout.flush()
+        stderr.write(err)
+        stderr.flush()
+        return code
     stderr.write('magento-emulator php: %s is neither bin/magento nor the commerceops bridge; '
                  'only those are emulated\n' % first)
     return 1

@@ -55,6 +55,9 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     exit code 255. Keys:
     ``message`` (default: an exhausted memory limit), ``file``, ``line``, ``type`` (default ``Fatal
     error``; ``Parse error`` for example), ``stream`` (``both`` default, ``stdout``, ``stderr``).
+    With ``"caught": true`` (at an action, not ``after``) the error happens inside PHP as a real
+    fatal error and the bridge's own fatal-error handler answers: one JSON document with the
+    results so far and an error of kind ``internal`` with ``message``, exit 1.
 ``bridge_output``
     The bridge prints something other than its one JSON document: ``stdout`` (default: the
     "Autoload error" page ``app/bootstrap.php`` prints), ``stderr`` (default empty), exit code
@@ -71,12 +74,14 @@ then the arguments as given, joined by spaces: ``config:set -- webapi/webapisecu
     look-up and before its INSERT, so that a create of the same name by another run meanwhile makes
     this one fail on the unique index (``AlreadyExistsException`` ``Unique constraint violation
     found``), as two racing creates do on a real store. Other actions have no such window and
-    ignore ``within``.
+    ignore ``within``. ``release`` names a file whose appearance ends the sleep early (checked every
+    50 ms), so a test can hold a run for as long as it needs, however slow the machine, and no longer.
 ``db_down``
     Magento's database is unreachable. The bridge fails in its bootstrap, as the PHP bridge reports
     Magento's ``Zend_Db_Adapter_Exception``: exit 1, error ``kind`` ``bootstrap``, ``exception``
     ``Zend_Db_Adapter_Exception``, ``message`` (default ``SQLSTATE[HY000] [2002] Connection
-    refused``), ``magento_version`` null, nothing run. ``bin/magento config:set`` / ``config:show``
+    refused``), ``magento_version`` set (the version is read before the database), nothing run.
+    ``bin/magento config:set`` / ``config:show``
     fail with the exception chain in Symfony's error blocks on stderr (``In Abstract.php line 144:``
     for the adapter exception, ``In Abstract.php line 128:`` for the PDOException), exit 1; the
     ``cache:*`` commands keep working (the file cache needs no database).
@@ -380,15 +385,22 @@ def sleep(rule):
     if rule.get('touch'):
         with open(str(rule['touch']), 'a', encoding='utf-8'):
             pass
-    pause = seconds(rule)
-    if pause > 0:
-        time.sleep(pause)
+    deadline = time.time() + seconds(rule)
+    release = str(rule['release']) if rule.get('release') else None
+    while time.time() < deadline:
+        if release and os.path.exists(release):
+            return
+        time.sleep(min(0.05, max(0.0, deadline - time.time())))
+
+
+def fatal_message(rule):
+    return str(rule.get('message') or FATAL_MESSAGE)
 
 
 def php_fatal(rule, root):
     """ProcessExit of a PHP fatal error, printed as the PHP CLI without a php.ini prints it."""
     kind = str(rule.get('type') or 'Fatal error')
-    where = '%s in %s on line %s' % (rule.get('message') or FATAL_MESSAGE,
+    where = '%s in %s on line %s' % (fatal_message(rule),
                                      rule.get('file') or os.path.join(str(root), FATAL_FILE),
                                      rule.get('line') or FATAL_LINE)
     stream = rule.get('stream') or 'both'

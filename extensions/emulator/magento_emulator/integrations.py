@@ -5,13 +5,14 @@ encryption key); each writing function runs in one ``BEGIN IMMEDIATE`` transacti
 """
 
 import http.client
+import os
 import secrets
 import socket
 import sqlite3
 import ssl
 import urllib.parse
 
-from magento_emulator import acl, crypto, store
+from magento_emulator import acl, crypto, files, store
 
 STATUS_INACTIVE, STATUS_ACTIVE, STATUS_RECREATED = 0, 1, 2
 TYPE_MANUAL, TYPE_CONFIG = 0, 1
@@ -296,6 +297,9 @@ def convert_to_access(conn, root, token_id):
     token, secret = _unique_token(conn), random_string()
     conn.execute('UPDATE oauth_token SET type = ?, token = ?, secret = ?, user_type = ? WHERE entity_id = ?',
                  (TOKEN_ACCESS, token, crypto.encrypt(root, secret), USER_TYPE_INTEGRATION, token_id))
+    consumer_id = conn.execute('SELECT consumer_id FROM oauth_token WHERE entity_id = ?', (token_id,)).fetchone()[0]
+    # Provider::getAccessToken logs the new access token in plain text (SPEC 4.7): Magento's own leak.
+    files.log(root, 'Request token %s was exchanged to obtain access token for consumer %s' % (token, consumer_id))
     return token, secret
 
 
@@ -351,33 +355,41 @@ def activate(conn, root, integration_id, reauthorize=False):
             'credentials': credentials(conn, root, row)}
 
 
-def touch_consumer(conn, root, consumer_id):
-    """postToConsumer's consumer save: updated_at := now (GMT), secret re-encrypted with a fresh nonce."""
+def touch_consumer(conn, root, consumer_id, exception=None):
+    """postToConsumer's consumer save: updated_at := now (GMT), secret re-encrypted with a fresh nonce.
+
+    A missing consumer: MagentoError with ``exception`` (OauthService's own, or None when the bridge checks)."""
     with store.transaction(conn):
         cons = consumer(conn, consumer_id)
         if cons is None:
-            raise MagentoError('A consumer with ID %s does not exist' % consumer_id, exception=None)
+            raise MagentoError('A consumer with ID %d does not exist' % int(consumer_id or 0), exception=exception)
         secret = crypto.decrypt(root, cons['secret'])
         conn.execute('UPDATE oauth_consumer SET updated_at = ?, secret = ? WHERE entity_id = ?',
                      (store.now(), crypto.encrypt(root, secret), consumer_id))
         return secret, cons['key']
 
 
-def prepare_exchange(conn, root, integration_id, reauthorize=False):
+def prepare_exchange(conn, root, integration_id, reauthorize=False, missing_consumer=None):
     """TokensExchange steps 1–2 without the POST. Returns (verifier, row, consumer_key, consumer_secret)."""
     with store.transaction(conn):
         row = load_or_fail(conn, integration_id)
         if reauthorize:
             delete_integration_token(conn, row['consumer_id'])
             _set_status(conn, row['integration_id'], STATUS_INACTIVE)
-        secret, key = touch_consumer(conn, root, row['consumer_id'])
+        secret, key = touch_consumer(conn, root, row['consumer_id'], missing_consumer)
         verifier = create_verifier_token(conn, row['consumer_id'])
     return verifier['verifier'], load(conn, row['integration_id']), key, secret
 
 
-def store_base_url(conn):
-    value = store.get_config(conn, 'web/unsecure/base_url')
-    return value or 'http://localhost/'
+def store_base_url(conn, root, script_filename):
+    """``Store::getBaseUrl()`` of a link (SPEC §15): with Web Server Rewrites off Magento appends the running
+    script's file name (``$_SERVER['SCRIPT_FILENAME']``), as a web request through index.php gets ``index.php/``."""
+    from magento_emulator import config
+    url = store.get_config(conn, 'web/unsecure/base_url') or 'http://localhost/'
+    # the default store view's value, falsy as PHP reads it
+    if config.read_value(root, 'web/seo/use_rewrites', 'stores', 1, conn=conn) in (None, '', '0'):
+        url += os.path.basename(script_filename) + '/'
+    return url
 
 
 def _config_number(conn, path, default):
@@ -426,11 +438,12 @@ def post_form(url, fields, timeout, max_redirects=0):
     return None
 
 
-def post_to_consumer(conn, root, integration_id, reauthorize=False):
-    """TokensExchange steps 1–2 with the POST to the endpoint (OauthService::postToConsumer)."""
-    verifier, row, key, secret = prepare_exchange(conn, root, integration_id, reauthorize)
+def post_to_consumer(conn, root, integration_id, script_filename, reauthorize=False):
+    """TokensExchange steps 1–2 with the POST to the endpoint (OauthService::postToConsumer), run by the PHP
+    script ``script_filename``."""
+    verifier, row, key, secret = prepare_exchange(conn, root, integration_id, reauthorize, missing_consumer=EXC_OAUTH)
     fields = [('oauth_consumer_key', key), ('oauth_consumer_secret', secret),
-              ('store_base_url', store_base_url(conn)), ('oauth_verifier', verifier)]
+              ('store_base_url', store_base_url(conn, root, script_filename)), ('oauth_verifier', verifier)]
     timeout = _config_number(conn, 'oauth/consumer/post_timeout', 5)
     redirects = _config_number(conn, 'oauth/consumer/post_maxredirects', 0)
     try:

@@ -142,3 +142,65 @@ def test_missing_php_binary_is_reported(tmp_path):
     with pytest.raises(MagentoError) as error:
         t.magento(['cache:status'])
     assert 'could not start' in str(error.value)
+
+
+def test_php_that_prints_nothing_is_pointed_at_php(tmp_path):
+    # php_executable=/bin/false: exit 1, no output (issue 10 item 3)
+    t = HostTransport(str(tmp_path), '/bin/false', 5, str(tmp_path))
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'system.info'}])
+    assert 'printed no JSON: (no output)' in str(error.value)
+    assert 'Point php_executable (or MAGENTO_PHP) at the PHP that runs Magento' in str(error.value)
+    with pytest.raises(MagentoError) as error:
+        t.magento(['cache:status'])
+    assert 'exited with 1 and printed nothing' in str(error.value) and 'Point php_executable' in str(error.value)
+
+
+@pytest.mark.parametrize('said', ['cache_dir "/srv/magento/var/cache/" is not writable',
+                                  'The specified "/srv/magento/generated/code/A/B.php.77" file couldn\'t be written. '
+                                  'Warning!file_put_contents(/srv/magento/generated/code/A/B.php.77): Failed to open '
+                                  'stream: Permission denied'])
+def test_magento_unable_to_write_its_files_says_run_as_the_owner(tmp_path, said):
+    body = '''print(json.dumps({"protocol": %d, "ok": False, "results": [],
+    "error": {"index": 0, "action": "system.info", "kind": "bootstrap", "message": %r}}))
+sys.exit(1)''' % (BRIDGE_PROTOCOL, said)
+    t = transport(tmp_path, body)
+    t.owner = 'www-data'
+    with pytest.raises(MagentoError) as error:
+        t.bridge([{'action': 'system.info'}])
+    assert str(error.value).startswith('Reading the Magento version and base URL failed: ' + said)
+    assert "run the task as the files' owner (become: true, become_user: www-data)" in str(error.value)
+
+
+def test_without_another_user_php_inherits_this_process_user(tmp_path):
+    t = transport(tmp_path, 'print(json.dumps({"protocol": %d, "ok": True, "results": [{"uid": os.getuid()}]}))'
+                  % BRIDGE_PROTOCOL)
+    assert t.bridge([{'action': 'system.info'}]) == [{'uid': os.getuid()}]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.access('/usr/bin/python3', os.X_OK), reason='needs root and /usr/bin/python3')
+def test_run_as_starts_php_as_that_user_with_a_script_only_it_can_read(tmp_path):
+    import pwd
+    import shutil
+    import tempfile
+    user = pwd.getpwnam('nobody')
+    base = tempfile.mkdtemp()
+    try:
+        os.chmod(base, 0o755)
+        os.mkdir(os.path.join(base, 'magento'))
+        php = os.path.join(base, 'php')
+        with open(php, 'w') as handle:
+            handle.write('#!/usr/bin/python3\nimport json, os, stat, sys\nsys.stdin.read()\ninfo = os.stat(sys.argv[1])\n'
+                         'folder = os.stat(os.path.dirname(sys.argv[1]))\n'
+                         'print(json.dumps({"protocol": %d, "ok": True, "results": [{"uid": os.getuid(), "gid": os.getgid(), '
+                         '"home": os.environ["HOME"], "script": [info.st_uid, oct(stat.S_IMODE(info.st_mode))], '
+                         '"folder": [folder.st_uid, oct(stat.S_IMODE(folder.st_mode))], "path": sys.argv[1]}]}))\n'
+                         % BRIDGE_PROTOCOL)
+        os.chmod(php, 0o755)
+        t = HostTransport(os.path.join(base, 'magento'), php, 10, str(tmp_path), run_as=user, owner='nobody')
+        result = t.bridge([{'action': 'system.info'}])[0]
+    finally:
+        shutil.rmtree(base)
+    assert (result['uid'], result['gid'], result['home']) == (user.pw_uid, user.pw_gid, user.pw_dir)
+    assert result['script'] == [user.pw_uid, '0o600'] and result['folder'] == [user.pw_uid, '0o700']
+    assert not os.path.exists(os.path.dirname(result['path'])), 'the bridge script was left behind'

@@ -27,6 +27,7 @@ def host(monkeypatch):
     monkeypatch.setattr(HostTransport, 'magento', lambda self, args, attempted=None: fake.magento(self, args, attempted))
     monkeypatch.setattr(MagentoModule, '_checked_root', lambda self: '/srv/magento')
     monkeypatch.setattr(MagentoModule, '_checked_php', lambda self: '/usr/bin/php')
+    monkeypatch.setattr(MagentoModule, '_php_user', lambda self, root: (None, 'www-data'))
     return fake
 
 
