@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from magento_emulator import bridge
+from magento_emulator import bridge, store
 
 PRODUCTS = 'Magento_Catalog::products'
 
@@ -204,16 +204,18 @@ def test_secrets_never_in_errors(emulator_root):
 
 
 def test_config_and_cache_actions(emulator_root):
-    pytest.importorskip('magento_emulator.config')
-    pytest.importorskip('magento_emulator.cache')
     response, code = run(emulator_root,
                          {'action': 'config.get', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
                                                              'scope_code': ''}]},
+                         {'action': 'config.options', 'items': [{'path': 'web/seo/use_rewrites'}, {'path': 'web/unsecure/base_url'}]},
                          {'action': 'cache.status'})
     assert code == 0, response
     item = response['results'][0]['items'][0]
     assert item['exists'] is True and item['value'] == 'http://127.0.0.1:8080/'
-    types = response['results'][1]['types']
+    options = response['results'][1]['items']
+    assert [o['value'] for o in options[0]['options']] == ['1', '0'] and options[0]['type'] == 'select'
+    assert options[1]['options'] is None and options[1]['type'] == 'text'
+    types = response['results'][2]['types']
     assert len(types) == 15 and types[0]['id'] == 'config'
     response, code = run(emulator_root,
                          {'action': 'config.delete', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
@@ -322,6 +324,26 @@ def test_token_metadata_created_at_in_utc_and_revoked_without_secrets(emulator_r
     assert token['created_at'] > '2026-01-02T03:04:05Z' and token['revoked'] is False
 
 
+def test_config_file_integrations_are_only_guarded(emulator_root):
+    """The client refuses to change config-file integrations before any write, with the fix; the bridge only guards."""
+    response, code = run(emulator_root, create_action('From XML'))
+    integration_id = response['results'][0]['integration']['integration_id']
+    conn = store.connect(emulator_root)
+    try:
+        with store.transaction(conn):
+            conn.execute('UPDATE integration SET setup_type = 1 WHERE integration_id = ?', (integration_id,))
+    finally:
+        conn.close()
+    for action, what in (('integration.update', 'updated'), ('integration.delete', 'deleted')):
+        request = dict(create_action('From XML'), action=action, integration_id=integration_id)
+        response, code = run(emulator_root, request)
+        assert code == 1 and response['error']['kind'] == 'input'
+        assert response['error']['message'] == 'Integration %d comes from a config file (setup_type 1): not %s.' % (
+            integration_id, what)
+    response, code = run(emulator_root, {'action': 'integration.get', 'integration_id': integration_id})
+    assert response['results'][0]['integration']['name'] == 'From XML'
+
+
 def test_expect_compares_resources_as_a_set(emulator_root):
     """Magento reads rule rows in no fixed order: a read in one order and a re-read in another are no conflict."""
     response, _code = run(emulator_root, create_action(name='Ordered', resources=[PRODUCTS, 'Magento_Sales::sales']))
@@ -391,7 +413,7 @@ class _Callback(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize('rewrites, store_base_url', [('1', 'http://127.0.0.1:8080/'),
                                                       ('0', 'http://127.0.0.1:8080/index.php/')])
-def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path, rewrites, store_base_url):
+def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, bridge_script, rewrites, store_base_url):
     # Issue 10 item 7: with rewrites off Magento puts the running script's name in store_base_url; the bridge
     # makes it build the front controller's URL (index.php/), never its own file name.
     server = http.server.HTTPServer(('127.0.0.1', 0), _Callback)
@@ -403,7 +425,7 @@ def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path,
         integration_id = response['results'][0]['integration']['integration_id']
         from magento_emulator import config
         config.set_value(emulator_root, 'web/seo/use_rewrites', rewrites)
-        done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(
+        done = php(emulator_root, bridge_script, stdin=json.dumps(req(
             emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': integration_id})))
         assert done.returncode == 0, done.stdout
     finally:

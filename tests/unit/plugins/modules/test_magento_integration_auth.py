@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
+import time
 
 import pytest
 
@@ -19,10 +21,19 @@ ACCESS = dict(CONSUMER, access_token='a' * 32, access_token_secret='t' * 32)
 WRITES = {'integration.activate', 'integration.prepare_exchange', 'integration.post_to_consumer', 'integration.revoke'}
 
 
+REFUSED = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                 'parameters': {'resources': 'Magento_Backend::admin'}})
+
+
 class FakeHTTP(object):
-    def __init__(self):
+    """Magento's HTTP side: REST answers 200 only to a call signed with an access token the store issued (in a bridge
+    answer or by the token exchange), 401 otherwise; ``rest`` overrides the answer of one (bearer, route)."""
+
+    def __init__(self, host):
+        self.host = host
         self.calls = []
         self.rest = {}
+        self.minted = set()
 
     def __call__(self, base_url, validate_certs, timeout, scrub=None):
         self.base_url = base_url
@@ -37,16 +48,20 @@ class FakeHTTP(object):
 
     def access_token(self, key, secret, token, token_secret, verifier):
         self.calls.append(('access_token', verifier))
+        self.minted.add('A' * 32)
         return 'A' * 32, 'T' * 32
 
     def rest_get(self, route, credentials=None, bearer=None):
         self.calls.append(('bearer' if bearer else 'oauth', route))
-        return self.rest.get((bool(bearer), route), (200, ['Magento_Store']))
+        if (bool(bearer), route) in self.rest:
+            return self.rest[(bool(bearer), route)]
+        token = bearer or (credentials or {}).get('access_token')
+        return (200, ['Magento_Store']) if token in self.minted | self.host.access_tokens() else REFUSED
 
 
 @pytest.fixture
-def http(monkeypatch):
-    fake = FakeHTTP()
+def http(monkeypatch, host):
+    fake = FakeHTTP(host)
     monkeypatch.setattr(_oauth, 'OAuthClient', fake)
     monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
     monkeypatch.setattr(_authorization, 'POLL_INTERVAL', 0.01)
@@ -399,6 +414,59 @@ def test_list_mode_keeps_the_per_step_error_messages(host, http, run_module):
                                                'parameters': {'resources': 'Magento_Backend::admin'}})
     failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}]})
     assert failed and "integration 'Acme ERP' was refused by GET" in result['msg']
+
+
+class SlowHTTP(FakeHTTP):
+    """Each proof takes a while; records how many run at once."""
+
+    def __init__(self, host, refuse=()):
+        super(SlowHTTP, self).__init__(host)
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+        self.refuse = refuse
+
+    def rest_get(self, route, credentials=None, bearer=None):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+            self.calls.append(('oauth', route, credentials['access_token']))
+        if credentials['access_token'] in self.refuse or credentials['access_token'] not in self.host.access_tokens():
+            return REFUSED
+        return 200, ['Magento_Store']
+
+
+def many_active(host, count):
+    pairs = [(active(integration_id=100 + i, name='Shop %02d' % i), dict(ACCESS, access_token='%032d' % i))
+             for i in range(count)]
+    stored_many(host, *pairs)
+    return [raw['name'] for raw, _credentials in pairs]
+
+
+def test_list_mode_proves_the_tokens_eight_at_a_time_and_reports_each_in_order(host, run_module, monkeypatch):
+    slow = SlowHTTP(host)
+    monkeypatch.setattr(_oauth, 'OAuthClient', slow)
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
+    names = many_active(host, 20)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': n} for n in names]})
+    assert not failed and not result['changed']
+    assert slow.most == _authorization.PROOF_WORKERS == 8
+    assert [r['name'] for r in result['results']] == names
+    assert all(r['verified'] is True and r['verification']['status'] == 200 for r in result['results'])
+    # every integration proven with its own token, once
+    assert sorted(call[2] for call in slow.calls) == ['%032d' % i for i in range(20)]
+
+
+def test_list_mode_concurrent_proofs_report_the_first_refused_integration_in_list_order(host, run_module, monkeypatch):
+    slow = SlowHTTP(host, refuse=('%032d' % 3, '%032d' % 11))
+    monkeypatch.setattr(_oauth, 'OAuthClient', slow)
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
+    names = many_active(host, 12)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': n} for n in names]})
+    assert failed and "integration 'Shop 03' was refused by GET" in result['msg']
+    assert len(slow.calls) == 12  # the other proofs still ran
 
 
 # ---------------------------------------------------------------- max_token_age: rotation on a schedule
