@@ -391,7 +391,7 @@ class _Callback(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize('rewrites, store_base_url', [('1', 'http://127.0.0.1:8080/'),
                                                       ('0', 'http://127.0.0.1:8080/index.php/')])
-def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path, rewrites, store_base_url):
+def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, bridge_script, rewrites, store_base_url):
     # Issue 10 item 7: with rewrites off Magento puts the running script's name in store_base_url; the bridge
     # makes it build the front controller's URL (index.php/), never its own file name.
     server = http.server.HTTPServer(('127.0.0.1', 0), _Callback)
@@ -403,7 +403,7 @@ def test_bridge_posts_the_store_url_a_web_request_would(emulator_root, tmp_path,
         integration_id = response['results'][0]['integration']['integration_id']
         from magento_emulator import config
         config.set_value(emulator_root, 'web/seo/use_rewrites', rewrites)
-        done = php(emulator_root, bridge_file(tmp_path), stdin=json.dumps(req(
+        done = php(emulator_root, bridge_script, stdin=json.dumps(req(
             emulator_root, {'action': 'integration.post_to_consumer', 'integration_id': integration_id})))
         assert done.returncode == 0, done.stdout
     finally:
