@@ -25,6 +25,8 @@ ANTSIBULL_DOCS_VERSION=2.28.0
 ANTSIBULL_CHANGELOG_VERSION=0.36.0
 PYTEST_VERSION=9.2.0
 PYTEST_MOCK_VERSION=3.17.0
+# Galaxy's importer (package stage), in a venv of its own: it pins attrs<24 and flake8<7.
+GALAXY_IMPORTER_VERSION=0.4.44
 # ---------------------------------------------------------------------------
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -132,13 +134,33 @@ make_venv() {  # make_venv <core version> <newest:0|1>
     echo "$stamp" > "$dir/.stamp"
 }
 
+make_importer_venv() {  # galaxy-importer with the newest core and our ansible-lint, as Galaxy runs it on upload
+    local dir=.venv/galaxy-importer stamp
+    stamp="$(echo "$PYTHON $GALAXY_IMPORTER_VERSION $CORE_NEW $ANSIBLE_LINT_VERSION" | sha256sum | cut -c1-16)"
+    if [[ -x "$dir/bin/python" && "$(cat "$dir/.stamp" 2>/dev/null)" == "$stamp" ]] \
+       && "$dir/bin/python" -c 'import galaxy_importer' 2>/dev/null; then
+        log "$dir up to date (galaxy-importer $GALAXY_IMPORTER_VERSION)"
+        return
+    fi
+    log "creating $dir (galaxy-importer $GALAXY_IMPORTER_VERSION)"
+    rm -rf "$dir"
+    "$PYTHON" -m venv "$dir"
+    printf 'ansible-core==%s\nansible-lint==%s\n' "$CORE_NEW" "$ANSIBLE_LINT_VERSION" > "$dir/constraints.txt"
+    "$dir/bin/python" -m pip install -q -c "$dir/constraints.txt" "galaxy-importer==$GALAXY_IMPORTER_VERSION" 2>&1 | quiet_pip
+    "$dir/bin/python" -c 'import galaxy_importer' || return 1
+    echo "$stamp" > "$dir/.stamp"
+}
+
 make_venv "$CORE_NEW" 1 &
 pid_new=$!
 make_venv "$CORE_OLD" 0 &
 pid_old=$!
+make_importer_venv &
+pid_importer=$!
 rc=0
 wait "$pid_new" || rc=$?
 wait "$pid_old" || rc=$?
+wait "$pid_importer" || rc=$?
 [[ $rc == 0 ]] || die "virtualenv creation failed"
 
 # --- 4. offline pip bootstrap for ansible-test --venv ---------------------------
@@ -197,6 +219,7 @@ CORE_OLD=$CORE_OLD
 CORE_NEW=$CORE_NEW
 VENV_OLD=${ROOT@Q}/.venv/core-${CORE_OLD%.*}
 VENV_NEW=${ROOT@Q}/.venv/core-${CORE_NEW%.*}
+VENV_IMPORTER=${ROOT@Q}/.venv/galaxy-importer
 export ANSIBLE_COLLECTIONS_PATH=${COLL_BASE@Q}
 EOF
 log "done. To use a venv by hand: source .venv/env.sh; source \"\$VENV_NEW/bin/activate\""

@@ -12,8 +12,8 @@ import calendar
 import json
 import os
 import re
-import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -22,11 +22,14 @@ from ansible_collections.commerceops.magento.plugins.module_utils._errors import
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
     STATUS_WORDS, Integrations, check_item_names, check_name, item_error, to_view,
 )
-from ansible_collections.commerceops.magento.plugins.module_utils import _oauth
+from ansible_collections.commerceops.magento.plugins.module_utils import _oauth, _secret_file
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
 ITEM_KEYS = ('name', 'flow', 'rotate', 'max_token_age', 'wait_timeout')
 POLL_INTERVAL = 1.0
+# Signed proof calls of one list-mode task in flight at once: enough to hide the HTTP round trips, few enough for a
+# store's PHP-FPM pool.
+PROOF_WORKERS = 8
 AGE_PATTERN = re.compile(r'^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$')
 AGE_UNITS = (('d', 86400), ('h', 3600), ('m', 60))
 
@@ -103,6 +106,7 @@ class Authorizer(object):
         self.integrations = Integrations(module.transport)
         self.warnings = []
         self.http = None
+        self._proofs = None  # list mode: the proofs to run at the end, concurrently
 
     # -- HTTP ---------------------------------------------------------------
     def _http(self, base_url):
@@ -256,6 +260,7 @@ class Authorizer(object):
             item_error(index, item['name'], parse_token_age, item['max_token_age'])
         if not items:
             return dict(changed=False, results=[])
+        self._proofs = []
         found = self.integrations.read_many(names, with_info=True, with_secrets=True)
         steps, results = [], [None] * len(items)
         for index, (item, read) in enumerate(zip(items, found)):
@@ -315,6 +320,7 @@ class Authorizer(object):
             results[step['index']] = self._result(True, step['flow'], raw, step['view'], credentials, step['before'],
                                                   snapshot(raw, credentials), verification, rotation=step['rotation'])
         self.params = module_params
+        self._run_proofs(names, results)
 
         for item, result in zip(items, results):
             result['name'] = item['name']
@@ -433,6 +439,38 @@ class Authorizer(object):
         if view['resource_access'] == 'custom' and not view['resources']:
             return {'verified': False, 'route': 'GET ' + route, 'status': None, 'bearer': None,
                     'message': 'Not proven: the integration has no API resources, so every route refuses it.'}
+        if self._proofs is not None:
+            # List mode: proven later, several at a time (_run_proofs); the result holds this dict meanwhile.
+            proof = {}
+            self._proofs.append((proof, self.params, view, credentials, base_url))
+            return proof
+        return self._prove(self.params, view, credentials, base_url)
+
+    def _run_proofs(self, names, results):
+        """The list's signed proof calls, PROOF_WORKERS at a time; each result gets its own proof, and a refusal is
+        reported for the first refused integration in list order, after every proof has run."""
+        jobs, self._proofs = self._proofs, None
+        if not jobs:
+            return
+        self._http(jobs[0][4])  # one client, made here, shared by the workers
+        with ThreadPoolExecutor(max_workers=min(PROOF_WORKERS, len(jobs))) as pool:
+            futures = [pool.submit(self._prove, *job[1:]) for job in jobs]
+        order = dict((name, index) for index, name in enumerate(names))
+        refusals = []
+        for (proof, params, _view, _credentials, _base_url), future in zip(jobs, futures):
+            try:
+                proof.update(future.result())
+            except MagentoError as error:
+                refusals.append((order.get(params['name'], len(order)), error))
+        if refusals:
+            raise min(refusals, key=lambda refusal: refusal[0])[1]
+        for result in results:
+            if result.get('verification'):
+                result['verified'] = result['verification']['verified']
+
+    def _prove(self, params, view, credentials, base_url):
+        """The signed REST call(s) that prove one integration's access token (thread-safe: reads only ``params``)."""
+        route = params['verify_route']
         http = self._http(base_url)
         status, body = http.rest_get(route, credentials=credentials)
         proof = {'verified': status == 200, 'route': 'GET ' + route, 'status': status,
@@ -447,7 +485,7 @@ class Authorizer(object):
         if not proof['verified']:
             raise MagentoError('The access token of integration %r was refused by GET %srest%s: HTTP %s: %s' % (
                 view['name'], http.base_url, route, status, proof['message']), kind='verify', status=status)
-        if self.params['verify_bearer']:
+        if params['verify_bearer']:
             bearer_status, bearer_body = http.rest_get(route, bearer=credentials['access_token'])
             proof['bearer'] = {'verified': bearer_status == 200, 'status': bearer_status,
                                'message': 'OK' if bearer_status == 200 else
@@ -462,7 +500,7 @@ class Authorizer(object):
         file_changed = self._write_credentials_file(view, credentials)
         result = dict(
             changed=changed or file_changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
-            verified=None if verification is None else verification['verified'], verification=verification,
+            verified=None if verification is None else verification.get('verified'), verification=verification,
             credentials=credentials, integration=to_view(raw), rotation=rotation,
         )
         if self.module.check_mode:
@@ -477,7 +515,7 @@ class Authorizer(object):
         path = self.params['credentials_file']
         if not path:
             return False
-        content = dict(credentials, name=view['name'])
+        content = _secret_file.document(view['name'], credentials)
         try:
             with open(path) as handle:
                 existing = json.load(handle)
@@ -485,19 +523,7 @@ class Authorizer(object):
             existing = None
         changed = existing != content
         if changed and not self.module.check_mode:
-            directory = os.path.dirname(os.path.abspath(path))
-            handle, temp = tempfile.mkstemp(prefix='.credentials-', dir=directory)  # created 0600
-            try:
-                with os.fdopen(handle, 'w') as stream:
-                    json.dump(content, stream, indent=2, sort_keys=True)
-                    stream.write('\n')
-                    stream.flush()
-                    os.fsync(stream.fileno())
-                os.rename(temp, path)
-            except Exception:
-                if os.path.exists(temp):
-                    os.unlink(temp)
-                raise
+            _secret_file.write_atomic(path, _secret_file.render(content))
         file_args = self.module.load_file_common_arguments(self.module.params, path=path)
         if file_args.get('mode') is None:
             file_args['mode'] = '0600'

@@ -6,7 +6,8 @@
 #
 # 1. ansible-galaxy collection build into a temporary folder; list the tarball by top-level folder;
 #    assert it holds no test junk (tests/output, .venv, .cache, __pycache__, .pytest_cache, .benchmarks,
-#    benchmarks/results, .git, *.pyc) and does hold what users run.
+#    benchmarks/results, .git, *.pyc) and does hold what users run; Galaxy's importer (galaxy-importer, with
+#    ansible-lint; its ansible-test step needs containers, so off) accepts it.
 # 2. a fresh virtualenv (ansible-core of the same version as the dev venv, requests, requests-oauthlib);
 #    PACKAGE_FRESH_VENV=0 reuses the dev venv instead (offline machines).
 # 3. ansible-galaxy collection install <tarball> -p <tmp>; ansible-doc reads a module from there.
@@ -82,6 +83,25 @@ if [[ ${#missing[@]} == 0 ]]; then
     ok "the tarball holds what users run (modules, roles, demo playbook, emulator with its PHP stand-ins)"
 else
     ko "missing from the tarball: ${missing[*]}"
+fi
+
+# --- 1b. Galaxy's importer ------------------------------------------------------------------------------------
+# What Galaxy runs on upload (galaxy-importer, its own venv made by scripts/bootstrap.sh): ansible-doc, ansible-lint,
+# the collection's and each role's metadata and README. Its ansible-test step needs containers: off.
+IMPORTER="${VENV_IMPORTER:-$ROOT/.venv/galaxy-importer}"
+if [[ -x "$IMPORTER/bin/python" ]] && "$IMPORTER/bin/python" -c 'import galaxy_importer' 2>/dev/null; then
+    printf '[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nRUN_ANSIBLE_DOC = True\nCHECK_CHANGELOG = True\n' \
+        > "$TMP/galaxy-importer.cfg"
+    if (cd "$TMP" && env GALAXY_IMPORTER_CONFIG="$TMP/galaxy-importer.cfg" PATH="$IMPORTER/bin:$PATH" HOME="$TMP/importer-home" \
+            "$IMPORTER/bin/python" -m galaxy_importer.main "$TARBALL") > "$TMP/importer.log" 2>&1; then
+        ok "galaxy-importer $("$IMPORTER/bin/python" -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))') accepts the tarball (ansible-lint on, ansible-test off)"
+        grep -E '^(WARNING|ERROR)' "$TMP/importer.log" | sed 's/^/    /' | head -20
+    else
+        ko "galaxy-importer refuses the tarball; its last lines:"
+        tail -15 "$TMP/importer.log" | sed 's/^/    /'
+    fi
+else
+    ko "galaxy-importer missing at $IMPORTER (run scripts/bootstrap.sh)"
 fi
 
 # --- 2. a fresh venv ----------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
+import time
 
 import pytest
 
@@ -399,6 +401,60 @@ def test_list_mode_keeps_the_per_step_error_messages(host, http, run_module):
                                                'parameters': {'resources': 'Magento_Backend::admin'}})
     failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': 'Acme ERP'}]})
     assert failed and "integration 'Acme ERP' was refused by GET" in result['msg']
+
+
+class SlowHTTP(FakeHTTP):
+    """Each proof takes a while; records how many run at once."""
+
+    def __init__(self, refuse=()):
+        super(SlowHTTP, self).__init__()
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+        self.refuse = refuse
+
+    def rest_get(self, route, credentials=None, bearer=None):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+            self.calls.append(('oauth', route, credentials['access_token']))
+        if credentials['access_token'] in self.refuse:
+            return 401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                         'parameters': {'resources': 'Magento_Backend::admin'}}
+        return 200, ['Magento_Store']
+
+
+def many_active(host, count):
+    pairs = [(active(integration_id=100 + i, name='Shop %02d' % i), dict(ACCESS, access_token='%032d' % i))
+             for i in range(count)]
+    stored_many(host, *pairs)
+    return [raw['name'] for raw, _credentials in pairs]
+
+
+def test_list_mode_proves_the_tokens_eight_at_a_time_and_reports_each_in_order(host, run_module, monkeypatch):
+    slow = SlowHTTP()
+    monkeypatch.setattr(_oauth, 'OAuthClient', slow)
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
+    names = many_active(host, 20)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': n} for n in names]})
+    assert not failed and not result['changed']
+    assert slow.most == _authorization.PROOF_WORKERS == 8
+    assert [r['name'] for r in result['results']] == names
+    assert all(r['verified'] is True and r['verification']['status'] == 200 for r in result['results'])
+    # every integration proven with its own token, once
+    assert sorted(call[2] for call in slow.calls) == ['%032d' % i for i in range(20)]
+
+
+def test_list_mode_concurrent_proofs_report_the_first_refused_integration_in_list_order(host, run_module, monkeypatch):
+    slow = SlowHTTP(refuse=('%032d' % 3, '%032d' % 11))
+    monkeypatch.setattr(_oauth, 'OAuthClient', slow)
+    monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
+    names = many_active(host, 12)
+    failed, result = run_module(magento_integration_auth.main, {'integrations': [{'name': n} for n in names]})
+    assert failed and "integration 'Shop 03' was refused by GET" in result['msg']
+    assert len(slow.calls) == 12  # the other proofs still ran
 
 
 # ---------------------------------------------------------------- max_token_age: rotation on a schedule
