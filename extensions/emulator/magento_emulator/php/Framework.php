@@ -668,7 +668,7 @@ namespace Magento\Framework\App {
                 $levels[] = ['websites', (int)$scopeCode, $websiteCode($scopeCode)];
             } elseif ($scope === 'stores') {
                 $row = $db->fetchRow(sprintf('SELECT store_id, website_id, code FROM store WHERE %s = ?',
-                    is_int($scopeCode) || ctype_digit((string)$scopeCode) ? 'store_id' : 'code'), [$scopeCode]);
+                    is_int($scopeCode) || preg_match('/^\d+$/', (string)$scopeCode) ? 'store_id' : 'code'), [$scopeCode]);
                 if ($row) {
                     $levels[] = ['websites', (int)$row['website_id'], $websiteCode($row['website_id'])];
                     $levels[] = ['stores', (int)$row['store_id'], (string)$row['code']];
