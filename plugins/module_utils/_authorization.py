@@ -102,7 +102,6 @@ class Authorizer(object):
 
     def __init__(self, module):
         self.module = module
-        self.params = module.params
         self.integrations = Integrations(module.transport)
         self.warnings = []
         self.http = None
@@ -117,19 +116,20 @@ class Authorizer(object):
                                       'exchange and the token proof: pip install requests requests-oauthlib, or the '
                                       'OS packages python3-requests and python3-requests-oauthlib.',
                                       exception=_oauth.HTTP_IMPORT_ERROR)
-            self.http = _oauth.OAuthClient(base_url, self.params['validate_certs'], self.params['timeout'],
+            self.http = _oauth.OAuthClient(base_url, self.module.params['validate_certs'], self.module.params['timeout'],
                                            scrub=self.module.transport.scrub)
         return self.http
 
     # -- entry point --------------------------------------------------------
     def check_input(self):
-        if not self.params['verify_route'].startswith('/'):
+        params = self.module.params
+        if not params['verify_route'].startswith('/'):
             raise MagentoInputError('verify_route %r must be a REST route starting with /, for example /V1/modules '
-                                    '(without /rest).' % self.params['verify_route'])
-        if self.params['wait_timeout'] < 0:
-            raise MagentoInputError('wait_timeout must be 0 or more seconds, not %d.' % self.params['wait_timeout'])
-        parse_token_age(self.params['max_token_age'])
-        path = self.params['credentials_file']
+                                    '(without /rest).' % params['verify_route'])
+        if params['wait_timeout'] < 0:
+            raise MagentoInputError('wait_timeout must be 0 or more seconds, not %d.' % params['wait_timeout'])
+        parse_token_age(params['max_token_age'])
+        path = params['credentials_file']
         if path:
             directory = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(directory):
@@ -140,9 +140,10 @@ class Authorizer(object):
 
     def run(self):
         self.check_input()
-        name = check_name(self.params['name'])
+        params = self.module.params
+        name = check_name(params['name'])
         found = self.integrations.read(name, with_info=True, with_secrets=True)
-        step = self._plan(name, found)
+        step = self._plan(params, name, found)
         if 'result' in step:
             return step['result']
         raw, view, credentials, base_url, flow, before = (step[key] for key in
@@ -151,37 +152,38 @@ class Authorizer(object):
             raw = self.integrations.call('revoke', view)['integration']
             return self._revoked(step, raw)
 
-        if flow == 'exchange' or self.params['verify']:
+        if flow == 'exchange' or params['verify']:
             # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
             self._http(base_url).preflight()
 
-        raw, credentials = getattr(self, '_flow_' + flow)(raw, view, base_url)
-        verification = self._verify(to_view(raw), credentials, base_url)
-        return self._result(True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification,
+        raw, credentials = getattr(self, '_flow_' + flow)(params, raw, view, base_url)
+        verification = self._verify(params, to_view(raw), credentials, base_url)
+        return self._report(params, True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification,
                             rotation=step['rotation'])
 
-    def _plan(self, name, found):
-        """What one integration needs: a finished ``result``, or the ``action`` (activate, rotate, revoke) to run."""
+    def _plan(self, params, name, found):
+        """What one integration (its ``params``) needs: a finished ``result``, or the ``action`` (activate, rotate,
+        revoke) to run."""
         raw = found['integration']
-        if raw is None and self.module.check_mode and self.params['state'] == 'authorized':
+        if raw is None and self.module.check_mode and params['state'] == 'authorized':
             # In a check-mode run an earlier task only pretended to create it.
             self.warnings.append('Integration %r does not exist yet; check mode assumes an earlier task creates it, '
                                  'and reports that it would be activated.' % name)
             empty = dict((key, None) for key in ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
-            return {'result': dict(changed=True, flow=self.params['flow'], status='active', verified=None,
+            return {'result': dict(changed=True, flow=params['flow'], status='active', verified=None,
                                    verification=None, credentials=empty, integration=None)}
         if raw is None:
             raise MagentoInputError('Integration %r does not exist: create it first with '
                                     'commerceops.magento.magento_integration.' % name)
         view = to_view(raw)
         credentials = found['credentials'] or {}
-        base_url = self.params['base_url'] or found['info'].get('base_url')
-        flow = choose_flow(self.params['flow'], view)
+        base_url = params['base_url'] or found['info'].get('base_url')
+        flow = choose_flow(params['flow'], view)
         before = snapshot(raw, credentials)
         step = dict(raw=raw, view=view, credentials=credentials, base_url=base_url, flow=flow, before=before,
-                    action=None, rotation=None)
+                    action=None, params=params, rotation=None)
 
-        if self.params['state'] == 'revoked':
+        if params['state'] == 'revoked':
             changed = raw['token']['rows'] > 0 or raw['status'] != 0
             if changed and not self.module.check_mode:
                 step['action'] = 'revoke'
@@ -198,26 +200,26 @@ class Authorizer(object):
                     "Integration %r had %d token row(s) of type %r left by an earlier, unfinished activation (status %s); "
                     "they are cleared and the integration is activated again." % (
                         view['name'], raw['token']['rows'], raw['token']['type'], view['status']))
-        elif self.params['rotate']:
+        elif params['rotate']:
             action, step['rotation'] = 'rotate', 'rotate=true'
         else:
-            step['rotation'] = self._too_old(raw, view)
+            step['rotation'] = self._too_old(params, raw, view)
             action = 'rotate' if step['rotation'] else None
 
         if action is None:
-            verification = self._verify(view, credentials, base_url)
-            return {'result': self._result(False, flow, raw, view, credentials, before, before, verification)}
+            verification = self._verify(params, view, credentials, base_url)
+            return {'result': self._report(params, False, flow, raw, view, credentials, before, before, verification)}
 
         if self.module.check_mode:
             after = dict(before, status='active', token='access', token_created_at='(new)', access_token='(new)')
-            return {'result': self._result(True, flow, raw, view, credentials, before, after, verification=None,
+            return {'result': self._report(params, True, flow, raw, view, credentials, before, after, verification=None,
                                            rotation=step['rotation'])}
         step['action'] = action
         return step
 
-    def _too_old(self, raw, view):
+    def _too_old(self, params, raw, view):
         """Why an active integration's access token is due for rotation under max_token_age, or None."""
-        limit = parse_token_age(self.params['max_token_age'])
+        limit = parse_token_age(params['max_token_age'])
         if limit is None:
             return None
         age = token_age(raw, time.time())
@@ -229,13 +231,14 @@ class Authorizer(object):
             return None
         # The age as the module host's clock sees it: Magento stamps tokens with that host's PHP time, in UTC.
         return 'the access token is %s old (made %s), older than max_token_age %s' % (
-            format_age(age), raw['token']['created_at'], self.params['max_token_age'])
+            format_age(age), raw['token']['created_at'], params['max_token_age'])
 
     def _revoked(self, step, raw, changed=True):
         credentials = dict(step['credentials'], access_token=None, access_token_secret=None)
         before = step['before']
         after = dict(before, status='inactive', token=None, token_created_at=None, access_token=None) if changed else before
-        return self._result(changed, step['flow'], raw, step['view'], credentials, before, after, verification=None)
+        return self._report(step['params'], changed, step['flow'], raw, step['view'], credentials, before, after,
+                            verification=None)
 
     # -- list mode ----------------------------------------------------------
     def _item_params(self, item):
@@ -248,8 +251,7 @@ class Authorizer(object):
     def run_many(self):
         """List mode: one bridge read for all, one bridge write batch for the direct and exchange flows and the
         revocations, the callback flow one integration at a time, then the HTTP proof of each."""
-        module_params = self.module.params
-        items = module_params['integrations']
+        items = self.module.params['integrations']
         self.check_input()
         names = check_item_names(items)
         items = [self._item_params(dict(item, name=name)) for item, name in zip(items, names)]
@@ -264,14 +266,12 @@ class Authorizer(object):
         found = self.integrations.read_many(names, with_info=True, with_secrets=True)
         steps, results = [], [None] * len(items)
         for index, (item, read) in enumerate(zip(items, found)):
-            self.params = item
-            step = item_error(index, item['name'], self._plan, item['name'], read)
+            step = item_error(index, item['name'], self._plan, item, item['name'], read)
             if 'result' in step:
                 results[index] = step['result']
             else:
-                step.update(index=index, params=item)
+                step.update(index=index)
                 steps.append(step)
-        self.params = module_params
 
         batched = [step for step in steps if step['action'] == 'revoke' or step['flow'] in ('direct', 'exchange')]
         if any(step['action'] != 'revoke' and (step['flow'] == 'exchange' or step['params']['verify'])
@@ -283,12 +283,12 @@ class Authorizer(object):
 
         reread = []
         for step in steps:
-            self.params = step['params']
             if step['action'] == 'revoke':
                 results[step['index']] = self._revoked(step, step['answer']['integration'])
                 continue
             if step['flow'] == 'callback':
-                step['raw'], step['credentials'] = self._flow_callback(step['raw'], step['view'], step['base_url'])
+                step['raw'], step['credentials'] = self._flow_callback(step['params'], step['raw'], step['view'],
+                                                                       step['base_url'])
             elif step['flow'] == 'exchange':
                 step['credentials'] = self._exchange_tokens(step['view'], step['answer'], step['base_url'])
                 reread.append(step)
@@ -296,30 +296,26 @@ class Authorizer(object):
                 step['raw'], step['credentials'] = step['answer']['integration'], step['answer']['credentials']
             else:
                 reread.append(step)
-        self.params = module_params
 
         if reread:
             # One more read for every exchange (Magento's record of the new token) and every direct activation that
             # found a token made meanwhile by another run.
             reads = self.integrations.read_many([s['view']['name'] for s in reread], with_secrets=True)
             for step, read in zip(reread, reads):
-                self.params = step['params']
                 if step['flow'] == 'exchange':
                     step['raw'] = read['integration']
                     step['credentials'] = dict(read['credentials'] or {}, **step['credentials'])
                 else:
                     step['raw'], step['credentials'] = self._accept_concurrent(step['view'], step['answer'], read)
-            self.params = module_params
 
         for step in steps:
             if step['action'] == 'revoke':
                 continue
-            self.params = step['params']
             raw, credentials = step['raw'], step['credentials']
-            verification = self._verify(to_view(raw), credentials, step['base_url'])
-            results[step['index']] = self._result(True, step['flow'], raw, step['view'], credentials, step['before'],
-                                                  snapshot(raw, credentials), verification, rotation=step['rotation'])
-        self.params = module_params
+            verification = self._verify(step['params'], to_view(raw), credentials, step['base_url'])
+            results[step['index']] = self._report(step['params'], True, step['flow'], raw, step['view'], credentials,
+                                                  step['before'], snapshot(raw, credentials), verification,
+                                                  rotation=step['rotation'])
         self._run_proofs(names, results)
 
         for item, result in zip(items, results):
@@ -363,7 +359,7 @@ class Authorizer(object):
                        reauthorize=reauthorize, expect=None if first else expected_token(raw), context={'name': raw['name']})
         return self.module.transport.bridge(first + [request])[-1]
 
-    def _flow_direct(self, raw, view, base_url):
+    def _flow_direct(self, params, raw, view, base_url):
         result = self._batch(raw, 'activate')
         found = None
         if not result['token_created']:
@@ -380,7 +376,7 @@ class Authorizer(object):
                                % (view['name'], STATUS_WORDS.get(result['integration']['status'])))
         return result['integration'], result['credentials']
 
-    def _flow_exchange(self, raw, view, base_url):
+    def _flow_exchange(self, params, raw, view, base_url):
         prepared = self._batch(raw, 'prepare_exchange')
         credentials = self._exchange_tokens(view, prepared, base_url)
         found = self.integrations.read(view['name'], with_secrets=True)
@@ -406,13 +402,13 @@ class Authorizer(object):
             raise _exchange_failed(view, error)
         return dict(consumer, access_token=access_token, access_token_secret=access_secret)
 
-    def _flow_callback(self, raw, view, base_url):
+    def _flow_callback(self, params, raw, view, base_url):
         if not (view['callback_url'] and view['identity_link_url']):
             raise MagentoInputError("flow=callback needs the integration's callback_url and identity_link_url; "
                                     "%r lacks %s." % (view['name'], 'callback_url' if not view['callback_url'] else
                                                       'identity_link_url'))
         self._batch(raw, 'post_to_consumer')
-        deadline = time.time() + self.params['wait_timeout']
+        deadline = time.time() + params['wait_timeout']
         while True:
             found = self.integrations.read(view['name'], with_secrets=True)
             current = found['integration']
@@ -428,23 +424,23 @@ class Authorizer(object):
             'token exchange within %d seconds (wait_timeout); the integration is %s. Check that the service at that '
             'URL received the POST and can reach %soauth/token/request and %soauth/token/access within '
             'oauth/consumer/expiration_period (300 seconds by default).' % (
-                view['name'], view['callback_url'], self.params['wait_timeout'], state, base_url, base_url),
+                view['name'], view['callback_url'], params['wait_timeout'], state, base_url, base_url),
             kind='callback_timeout')
 
     # -- proof --------------------------------------------------------------
-    def _verify(self, view, credentials, base_url):
-        if not self.params['verify'] or self.module.check_mode:
+    def _verify(self, params, view, credentials, base_url):
+        if not params['verify'] or self.module.check_mode:
             return None
-        route = self.params['verify_route']
+        route = params['verify_route']
         if view['resource_access'] == 'custom' and not view['resources']:
             return {'verified': False, 'route': 'GET ' + route, 'status': None, 'bearer': None,
                     'message': 'Not proven: the integration has no API resources, so every route refuses it.'}
         if self._proofs is not None:
             # List mode: proven later, several at a time (_run_proofs); the result holds this dict meanwhile.
             proof = {}
-            self._proofs.append((proof, self.params, view, credentials, base_url))
+            self._proofs.append((proof, params, view, credentials, base_url))
             return proof
-        return self._prove(self.params, view, credentials, base_url)
+        return self._prove(params, view, credentials, base_url)
 
     def _run_proofs(self, names, results):
         """The list's signed proof calls, PROOF_WORKERS at a time; each result gets its own proof, and a refusal is
@@ -494,12 +490,18 @@ class Authorizer(object):
         return proof
 
     # -- result -------------------------------------------------------------
-    def _result(self, changed, flow, raw, view, credentials, before, after, verification, rotation=None):
+    def _report(self, params, changed, flow, raw, view, credentials, before, after, verification, rotation=None):
+        """Side effect first: write the integration's credentials file (``params['credentials_file']``), so that every
+        path (rerun, check mode, activation, revocation) leaves it in step with Magento; then the module result."""
         credentials = dict((key, credentials.get(key)) for key in
                            ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
-        file_changed = self._write_credentials_file(view, credentials)
+        file_changed = self._write_credentials_file(params, view, credentials)
+        return self._result(changed or file_changed, changed, flow, raw, credentials, before, after, verification, rotation)
+
+    def _result(self, changed, integration_changed, flow, raw, credentials, before, after, verification, rotation):
+        """The module result of one integration; no side effect."""
         result = dict(
-            changed=changed or file_changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
+            changed=changed, flow=flow, status=STATUS_WORDS.get(raw['status'], str(raw['status'])),
             verified=None if verification is None else verification.get('verified'), verification=verification,
             credentials=credentials, integration=to_view(raw), rotation=rotation,
         )
@@ -508,11 +510,11 @@ class Authorizer(object):
         if self.module._diff:
             # A rotation says why in the diff too.
             after = dict(after, rotation=rotation) if rotation else after
-            result['diff'] = build_diff(before, after, SECRET_KEYS) if changed else {'before': {}, 'after': {}}
+            result['diff'] = build_diff(before, after, SECRET_KEYS) if integration_changed else {'before': {}, 'after': {}}
         return result
 
-    def _write_credentials_file(self, view, credentials):
-        path = self.params['credentials_file']
+    def _write_credentials_file(self, params, view, credentials):
+        path = params['credentials_file']
         if not path:
             return False
         content = _secret_file.document(view['name'], credentials)

@@ -416,12 +416,19 @@ function act_integration_create($om, array $a): array
     }
 }
 
+/** Guard: the client refuses config-file integrations before any write, with the fix. */
+function cmb_refuse_config_file($model, string $what)
+{
+    if ((int)$model->getData('setup_type') === 1) {
+        throw new CmbError('input', sprintf('Integration %d comes from a config file (setup_type 1): not %s.',
+            (int)$model->getId(), $what));
+    }
+}
+
 function act_integration_update($om, array $a): array
 {
     $model = cmb_require_integration($om, $a);
-    if ((int)$model->getData('setup_type') === 1) {
-        throw new CmbError('magento', 'The integrations created in the config file can\'t be edited.');
-    }
+    cmb_refuse_config_file($model, 'updated');
     $data = cmb_integration_data($a);
     $data['integration_id'] = (int)$model->getId();
     $om->get(\Magento\Integration\Api\IntegrationServiceInterface::class)->update($data);
@@ -431,9 +438,7 @@ function act_integration_update($om, array $a): array
 function act_integration_delete($om, array $a): array
 {
     $model = cmb_require_integration($om, $a);
-    if ((int)$model->getData('setup_type') === 1) {
-        throw new CmbError('magento', sprintf('Uninstall the extension to remove integration \'%s\'.', $model->getName()));
-    }
+    cmb_refuse_config_file($model, 'deleted');
     $before = cmb_integration($om, $model);
     $om->get(\Magento\Integration\Api\IntegrationServiceInterface::class)->delete((int)$model->getId());
     // The service leaves the consumer, its tokens and nonces; the admin's Delete removes them next.
@@ -566,8 +571,8 @@ function act_cache_status($om, array $a): array
 // ---------------------------------------------------------------- configuration
 
 /**
- * Validate scope and code with config:set's messages and order (SPEC 8.2 step 3)
- * and resolve the code to an id. Returns [scope (plural), code, id].
+ * Resolve scope and code to an id. Returns [scope (plural), code, id]. The client checks the scope and the code's
+ * form before any write, with messages that name the setting and the fix; this is only a guard.
  */
 function cmb_scope($om, array $item): array
 {
@@ -576,26 +581,15 @@ function cmb_scope($om, array $item): array
     if (!is_string($scope) || !is_string($code)) {
         throw new CmbError('input', 'The parameters "scope" and "scope_code" must be strings.');
     }
-    if ($scope === 'default') {
-        if ($code !== '') {
-            throw new CmbError('input', 'The "default" scope can\'t include a scope code. Try again without entering a scope code.');
-        }
-        return ['default', '', 0];
-    }
-    if ($scope === '') {
-        throw new CmbError('input', 'A scope is missing. Enter a scope and try again.');
-    }
-    if ($code === '') {
-        throw new CmbError('input', 'A scope code is missing. Enter a code and try again.');
-    }
-    if (!preg_match('/^[a-z]+[a-z0-9_]*$/i', $code)) {
-        throw new CmbError('input', 'The scope code can include only letters (a-z), numbers (0-9) and underscores (_).'
-            . ' Also, the first character must be a letter.');
-    }
     // The protocol speaks default/websites/stores only (config:set would also take "group").
-    $plural = ['website' => 'websites', 'websites' => 'websites', 'store' => 'stores', 'stores' => 'stores'];
-    if (!isset($plural[$scope])) {
-        throw new CmbError('input', sprintf('The "%s" value doesn\'t exist. Enter another value and try again.', $scope));
+    $plural = ['default' => 'default', 'website' => 'websites', 'websites' => 'websites', 'store' => 'stores',
+               'stores' => 'stores'];
+    if (!isset($plural[$scope]) || ($scope === 'default') !== ($code === '')
+        || ($code !== '' && !preg_match('/^[a-z]+[a-z0-9_]*$/i', $code))) {
+        throw new CmbError('input', sprintf('Invalid scope "%s" with scope code "%s".', $scope, $code));
+    }
+    if ($scope === 'default') {
+        return ['default', '', 0];
     }
     $scope = $plural[$scope];
     try {
@@ -754,14 +748,53 @@ function act_config_get($om, array $a): array
     return ['items' => $out];
 }
 
+/** Flatten a source model's options (optgroups hold a list in "value") to [{value, label}] with string values. */
+function cmb_flat_options(array $options): array
+{
+    $out = [];
+    foreach ($options as $option) {
+        if (!is_array($option) || !array_key_exists('value', $option)) {
+            continue;
+        }
+        if (is_array($option['value'])) {
+            $out = array_merge($out, cmb_flat_options($option['value']));
+        } else {
+            $out[] = ['value' => (string)$option['value'], 'label' => (string)($option['label'] ?? '')];
+        }
+    }
+    return $out;
+}
+
+/** The admin's dropdown of each field: its input type and source-model (or static) options, null without one. */
+function act_config_options($om, array $a): array
+{
+    $structure = $om->get(\Magento\Config\Model\Config\Structure::class);
+    $fieldPaths = $structure->getFieldPaths();
+    $out = [];
+    foreach (cmb_config_items($a) as $item) {
+        $path = $item['path'];
+        $declared = isset($fieldPaths[$path]);
+        $element = $declared ? $structure->getElementByConfigPath($path) : null;
+        $field = $element instanceof \Magento\Config\Model\Config\Structure\Element\Field ? $element : null;
+        $type = $field === null ? null : ((string)$field->getType() ?: 'text');
+        $options = ($field !== null && in_array($type, ['select', 'multiselect'], true) && $field->hasOptions())
+            ? cmb_flat_options((array)$field->getOptions()) : null;
+        $source = $field === null ? null : ($field->getAttribute('source_model') ?: null);
+        $out[] = ['path' => $path, 'declared' => $declared, 'type' => $type,
+                  'source_model' => $source === null ? null : ltrim((string)$source, '\\'), 'options' => $options];
+    }
+    return ['items' => $out];
+}
+
 function act_config_delete($om, array $a): array
 {
     $plan = [];
     // Validate every item and refuse locked ones before deleting anything.
     foreach (cmb_config_items($a) as $item) {
         list($scope, $code, $scopeId) = cmb_scope($om, $item);
+        // Guard: the client refuses to delete a locked value before any write, naming the file.
         if (cmb_lock($om, $item['path'], $scope, $code) !== null) {
-            throw new CmbError('magento', 'The value you set has already been locked. To change the value, use the --lock-env option.');
+            throw new CmbError('input', sprintf('Config path "%s" is locked at %s scope: not deleted.', $item['path'], $scope));
         }
         $plan[] = [$item['path'], $scope, $code, $scopeId];
     }
@@ -793,6 +826,7 @@ const CMB_ACTIONS = [
     'integration.post_to_consumer' => 'act_integration_post_to_consumer',
     'integration.revoke' => 'act_integration_revoke',
     'config.get' => 'act_config_get',
+    'config.options' => 'act_config_options',
     'config.delete' => 'act_config_delete',
     'cache.status' => 'act_cache_status',
 ];

@@ -82,6 +82,21 @@ def same(stored, wanted):
     return (stored or '') == (wanted or '')
 
 
+def check_option(setting, field):
+    """A field with a dropdown in the admin (a source model) takes only its options; config:set does not check them."""
+    options = field.get('options')
+    if options is None or field.get('type') not in ('select', 'multiselect'):
+        return
+    allowed = [option['value'] for option in options]
+    wanted = setting['value'].split(',') if field['type'] == 'multiselect' and setting['value'] else [setting['value']]
+    unknown = [value for value in wanted if value not in allowed]
+    if unknown:
+        shown = ', '.join('%s (%s)' % (option['value'], option['label']) for option in options)
+        raise MagentoInputError('%s: %s is not among the options of this %s field: %s.' % (
+            key(setting), ', '.join(repr(value) for value in unknown),
+            'multiple-choice' if field['type'] == 'multiselect' else 'drop-down', shown))
+
+
 class ConfigPlan(object):
     """What to do for each setting, decided from one read; every check runs before any write."""
 
@@ -99,6 +114,8 @@ class ConfigPlan(object):
         locked = current.get('locked')
         step = dict(setting, sensitive=bool(current.get('sensitive')), before=current.get('value'),
                     existed=bool(current.get('exists')), locked=locked, action=None)
+        if setting['state'] == 'present':
+            check_option(setting, current)
         if setting['state'] == 'absent':
             if locked:
                 raise MagentoInputError('%s is locked in %s: remove it there; Magento cannot delete a locked value.'
@@ -174,12 +191,16 @@ class ConfigWriter(object):
         self.transport = transport
 
     def read(self, settings, with_cache_status=False):
+        """(each setting's CONFIG_ITEM with its field's ``type`` and ``options``, cache types): one bridge call."""
         actions = [{'action': 'config.get', 'items': [
-            {'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code']} for s in settings]}]
+            {'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code']} for s in settings]},
+            {'action': 'config.options', 'items': [{'path': s['path']} for s in settings]}]
         if with_cache_status:
             actions.append({'action': 'cache.status'})
         results = self.transport.bridge(actions)
-        return results[0]['items'], (results[1]['types'] if with_cache_status else None)
+        items = [dict(item, type=field['type'], options=field['options'])
+                 for item, field in zip(results[0]['items'], results[1]['items'])]
+        return items, (results[2]['types'] if with_cache_status else None)
 
     def write(self, plan):
         """Apply the plan's changes: first every value and lock with config:set (one process each, in the order of the

@@ -31,6 +31,7 @@ _ATTEMPTS = {
     'integration.post_to_consumer': 'Sending the OAuth credentials of integration {name!r} to its callback URL',
     'integration.revoke': 'Revoking the tokens of integration {name!r}',
     'config.get': 'Reading config values',
+    'config.options': "Reading config fields' options",
     'config.delete': 'Deleting config values',
     'cache.status': 'Reading the cache status',
 }

@@ -16,6 +16,9 @@ description:
   - Values locked in C(app/etc/env.php) or C(app/etc/config.php) are detected. A change to one fails before anything is
     written, unless O(lock) asks to overwrite the lock.
   - Several values in one task (O(settings)) cost one read. Every value is checked before the first write.
+  - A field with a drop-down in the admin (a source model, for example Yes/No) takes only one of its options (for a
+    multiple-choice field, a comma-separated list of them). Another value fails before any write, listing the options,
+    although C(bin/magento config:set) would save it.
   - The module does not clean caches. It returns the cache types Magento now marks invalidated; refresh them once,
     for example with M(commerceops.magento.magento_cache) and O(commerceops.magento.magento_cache#module:state=refreshed) in a handler.
   - Values of encrypted or sensitive fields (for example payment credentials) are masked in the result, the diff and the log.

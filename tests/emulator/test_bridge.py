@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from magento_emulator import bridge
+from magento_emulator import bridge, store
 
 PRODUCTS = 'Magento_Catalog::products'
 
@@ -204,16 +204,18 @@ def test_secrets_never_in_errors(emulator_root):
 
 
 def test_config_and_cache_actions(emulator_root):
-    pytest.importorskip('magento_emulator.config')
-    pytest.importorskip('magento_emulator.cache')
     response, code = run(emulator_root,
                          {'action': 'config.get', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
                                                              'scope_code': ''}]},
+                         {'action': 'config.options', 'items': [{'path': 'web/seo/use_rewrites'}, {'path': 'web/unsecure/base_url'}]},
                          {'action': 'cache.status'})
     assert code == 0, response
     item = response['results'][0]['items'][0]
     assert item['exists'] is True and item['value'] == 'http://127.0.0.1:8080/'
-    types = response['results'][1]['types']
+    options = response['results'][1]['items']
+    assert [o['value'] for o in options[0]['options']] == ['1', '0'] and options[0]['type'] == 'select'
+    assert options[1]['options'] is None and options[1]['type'] == 'text'
+    types = response['results'][2]['types']
     assert len(types) == 15 and types[0]['id'] == 'config'
     response, code = run(emulator_root,
                          {'action': 'config.delete', 'items': [{'path': 'web/unsecure/base_url', 'scope': 'default',
@@ -320,6 +322,26 @@ def test_token_metadata_created_at_in_utc_and_revoked_without_secrets(emulator_r
     response, dummy = run(emulator_root, {'action': 'integration.activate', 'integration_id': iid, 'reauthorize': True})
     token = response['results'][0]['integration']['token']
     assert token['created_at'] > '2026-01-02T03:04:05Z' and token['revoked'] is False
+
+
+def test_config_file_integrations_are_only_guarded(emulator_root):
+    """The client refuses to change config-file integrations before any write, with the fix; the bridge only guards."""
+    response, code = run(emulator_root, create_action('From XML'))
+    integration_id = response['results'][0]['integration']['integration_id']
+    conn = store.connect(emulator_root)
+    try:
+        with store.transaction(conn):
+            conn.execute('UPDATE integration SET setup_type = 1 WHERE integration_id = ?', (integration_id,))
+    finally:
+        conn.close()
+    for action, what in (('integration.update', 'updated'), ('integration.delete', 'deleted')):
+        request = dict(create_action('From XML'), action=action, integration_id=integration_id)
+        response, code = run(emulator_root, request)
+        assert code == 1 and response['error']['kind'] == 'input'
+        assert response['error']['message'] == 'Integration %d comes from a config file (setup_type 1): not %s.' % (
+            integration_id, what)
+    response, code = run(emulator_root, {'action': 'integration.get', 'integration_id': integration_id})
+    assert response['results'][0]['integration']['name'] == 'From XML'
 
 
 def test_expect_compares_resources_as_a_set(emulator_root):

@@ -390,6 +390,11 @@ def test_config_reads_and_deletes(pair):
         ('oauth/access_token_lifetime/admin', 'websites', 'base'), ('oauth/access_token_lifetime/admin', 'default', ''),
         ('x/y/z', 'default', ''), ('web/unsecure/base_url', 'default', ''))})
     assert code == 0 and response['results'][0]['items'][0]['value'] == 'dhl-secret-id'
+    # The admin's drop-downs: a Yes/No field, a select of its own, a text field, an undeclared path.
+    code, response = pair.ask({'action': 'config.options', 'items': [{'path': path} for path in (
+        'web/seo/use_rewrites', 'web/url/redirect_to_base', 'webapi/soap/charset', 'x/y/z')]})
+    assert [item['options'] and [o['value'] for o in item['options']] for item in response['results'][0]['items']] == [
+        ['1', '0'], ['0', '1', '301'], None, None]
     for scope, code_ in (('default', 'base'), ('', 'base'), ('websites', ''), ('websites', '1abc'), ('bogus', 'base'),
                          ('websites', 'nosuch'), ('stores', 'DEFAULT'), ('group', 'main_website_store')):
         pair.ask({'action': 'config.get', 'items': items(('webapi/soap/charset', scope, code_))})

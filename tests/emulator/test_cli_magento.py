@@ -83,6 +83,12 @@ def test_config_set_and_show_default_scope(emulator_root):
     assert invalidated(r) == {'config': 1, 'config_webservice': 1}
 
 
+def test_config_set_does_not_check_a_value_against_the_fields_options(emulator_root):
+    # SPEC 8.2: a Yes/No field takes anything through config:set; only the admin's dropdown limits it.
+    assert run(emulator_root, 'config:set', 'web/seo/use_rewrites', 'banana') == ok('Value was saved.\n')
+    assert run(emulator_root, 'config:show', 'web/seo/use_rewrites') == ok('banana\n')
+
+
 def test_same_value_flags_nothing(emulator_root):
     assert run(emulator_root, 'config:set', BEARER, '1') == ok('Value was saved.\n')
     assert run(emulator_root, 'cache:clean')[2] == 0

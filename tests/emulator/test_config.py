@@ -44,15 +44,29 @@ def item(path, scope='default', code=''):
     ('store', 'DEFAULT', 'The "DEFAULT" value doesn\'t exist. Enter another value and try again.'),
 ])
 def test_scope_errors_in_config_set_order(emulator_root, scope, code, message):
-    with pytest.raises(config.ScopeError) as info:
-        config.get_items(emulator_root, [item(ALLOW, scope, code)])
+    conn = store.connect(emulator_root)
+    try:
+        with pytest.raises(config.ScopeError) as info:
+            config.resolve_scope(conn, scope, code)
+    finally:
+        conn.close()
     assert info.value.message == message and info.value.kind == 'input'
 
 
-def test_group_scope_is_input_for_the_bridge(emulator_root):
+@pytest.mark.parametrize('scope, code', [
+    ('default', 'base'), ('', 'base'), ('bogus', ''), ('websites', ''), ('stores', '9bad'), ('bogus', 'base'),
+    ('group', 'main_website_store'),
+])
+def test_the_bridge_only_guards_scope_and_code_the_client_checked(emulator_root, scope, code):
+    with pytest.raises(config.InputError) as info:
+        config.get_items(emulator_root, [item(ALLOW, scope, code)])
+    assert info.value.message == 'Invalid scope "%s" with scope code "%s".' % (scope, code) and info.value.kind == 'input'
+
+
+def test_an_unknown_scope_code_is_magentos_answer_through_the_bridge(emulator_root):
     with pytest.raises(config.ScopeError) as info:
-        config.get_items(emulator_root, [item(ALLOW, 'group', 'main_website_store')])
-    assert info.value.message == 'The "group" value doesn\'t exist. Enter another value and try again.'
+        config.get_items(emulator_root, [item(ALLOW, 'websites', 'nosuch')])
+    assert info.value.message == 'The "nosuch" value doesn\'t exist. Enter another value and try again.'
 
 
 def test_get_items_shape_and_scopes(emulator_root):
@@ -173,9 +187,10 @@ def test_delete_items(emulator_root):
 def test_delete_refuses_locked_paths_before_deleting_anything(emulator_root):
     config.set_value(emulator_root, ALLOW, '1', 'websites', 'base')
     config.set_value(emulator_root, BEARER, '1', lock='config')
-    with pytest.raises(config.MagentoError) as info:
+    with pytest.raises(config.InputError) as info:
         config.delete_items(emulator_root, [item(ALLOW, 'websites', 'base'), item(BEARER, 'stores', 'default')])
-    assert info.value.message == config.MSG_LOCKED and info.value.kind == 'magento'
+    # The PHP bridge's guard: the client refuses it first, naming the file.
+    assert info.value.message == 'Config path "%s" is locked at stores scope: not deleted.' % BEARER
     assert rows(emulator_root, ALLOW) == [('websites', 1, '1')]
 
 
@@ -218,3 +233,18 @@ def test_lock_values_as_strings(emulator_root):
         {'source': 'app/etc/env.php', 'scope': 'default', 'value': '7'},
         {'source': 'app/etc/env.php', 'scope': 'websites', 'value': 'de_DE'}]
     assert config.read_value(emulator_root, 'oauth/cleanup/cleanup_probability') == '7'
+
+
+def test_options_of_fields_with_a_source_model(emulator_root):
+    got = config.options_items([{'path': 'web/seo/use_rewrites'}, {'path': 'web/url/redirect_to_base'},
+                                {'path': 'general/store_information/name'}, {'path': 'bogus/path/here'}])
+    assert got[0] == {'path': 'web/seo/use_rewrites', 'declared': True, 'type': 'select',
+                      'source_model': 'Magento\\Config\\Model\\Config\\Source\\Yesno',
+                      'options': [{'value': '1', 'label': 'Yes'}, {'value': '0', 'label': 'No'}]}
+    assert [option['value'] for option in got[1]['options']] == ['0', '1', '301']
+    assert got[2]['type'] == 'text' and got[2]['options'] is None and got[2]['source_model'] is None
+    assert got[3] == {'path': 'bogus/path/here', 'declared': False, 'type': None, 'source_model': None, 'options': None}
+    for path, flags in config._data()['fields'].items():
+        if flags.get('source_model'):
+            assert flags['source_model'] in config._data()['source_models'], path
+            assert flags.get('type') in ('select', 'multiselect'), path

@@ -10,21 +10,21 @@ a signed REST call.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 
-from conftest import REPO
+from conftest import REPO, TEST_LIBRARY
+
+sys.path.insert(0, TEST_LIBRARY)
+import magento_ci_state as ci_state  # noqa: E402 pylint: disable=wrong-import-position,import-error
 
 EMULATOR_PACKAGE = os.path.join(REPO, 'extensions', 'emulator')
 PROOF_ROUTE = '/V1/modules'
 GUEST_ROUTE = '/V1/store/storeConfigs'
 TRACEBACK = 'Traceback (most recent call last)'
-# What every Magento bootstrap writes by itself, whatever the task (magento_ci_state skips the same)
-BOOTSTRAP_WRITES = ('/var/cache/config/global_primary_adminhtml.json',)
 
 
 def _connect(root):
@@ -32,27 +32,9 @@ def _connect(root):
 
 
 def digest(root, skip_tables=()):
-    """sha256 of every table's rows, app/etc and var/cache (magento_ci_state's digest when nothing is skipped)."""
-    value = hashlib.sha256()
-    connection = _connect(root)
-    try:
-        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
-        for table in tables:
-            if table in skip_tables:
-                continue
-            content = sorted(repr(tuple(row)) for row in connection.execute('SELECT * FROM "%s"' % table))
-            value.update(('%s\n%s\n' % (table, '\n'.join(content))).encode('utf-8'))
-    finally:
-        connection.close()
-    for folder in ('app/etc', 'var/cache'):
-        base = os.path.join(root, folder)
-        for directory, dummy, files in sorted(os.walk(base)):
-            for name in sorted(files):
-                path = os.path.join(directory, name)
-                if path[len(root):] in BOOTSTRAP_WRITES:
-                    continue
-                with open(path, 'rb') as handle:
-                    value.update(path[len(root):].encode('utf-8') + b'\0' + handle.read())
+    """sha256 of every table's rows, app/etc and var/cache: magento_ci_state's emulator digest, less ``skip_tables``."""
+    value, dummy = ci_state.emulator_digest(os.path.join(root, 'var', 'magento.sqlite'), skip_tables)
+    ci_state.hash_files(root, ('app/etc', 'var/cache'), value)
     return value.hexdigest()
 
 

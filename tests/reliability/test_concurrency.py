@@ -48,6 +48,8 @@ SLOW = {'bridge_delay': [{'seconds': 0.2, 'actions': 'integration.prepare_exchan
                          {'seconds': 1.5, 'actions': 'integration.prepare_exchange', 'count': 1},
                          {'seconds': 1.0, 'actions': WRITES}]}
 ROUNDS = [(1, 'role', None), (2, 'role', SLOW), (3, 'modules', SLOW)]
+# Every round's races end in a converged store; no run needs to fail (observed: 0 of 6).
+MAX_FAILED_RUNS = 0
 BARRIER = ('import os, sys, time\n'
            'open(sys.argv[1], "w").close()\n'
            'deadline = time.time() + 60\n'
@@ -233,7 +235,8 @@ def rounds(store):
     rc, output = store.playbook(rerun_plays(store, rerun_file), name='concurrency-rerun')
     assert rc == 0 and os.path.exists(rerun_file), output[-3000:]
     with open(rerun_file) as handle:
-        rerun = json.load(handle)
+        rerun = dict((name, {'changed': changed in (True, 'True'), 'failed': failed in (True, 'True'), 'msg': msg})
+                     for name, changed, failed, msg in json.load(handle))
     return {'outcomes': outcomes, 'store': after_races, 'proofs': proofs, 'rerun': rerun, 'after_rerun': store_integrations(store.root)}
 
 
@@ -258,10 +261,13 @@ def prove_tokens(store, outcomes, found):
 
 def rerun_plays(store, results_file):
     authorized = [name for round_no, _kind, _faults in ROUNDS for name in authorized_names(round_no)]
+    # ignore_errors only so that every item's outcome is written: a failed item fails the test, it is no "unchanged".
     tasks = [{'name': 'authorize again', M + 'magento_integration_auth': {'name': '{{ item }}'}, 'loop': authorized,
               'register': 'again', 'no_log': True, 'ignore_errors': True},
              {'name': 'write the results', 'ansible.builtin.copy': {'dest': results_file, 'content': '{{ summary | to_json }}'},
-              'vars': {'summary': '{{ dict(again.results | map(attribute="item") | zip(again.results | map(attribute="changed"))) }}'}}]
+              'vars': {'summary': '{{ again.results | map(attribute="item") | zip(again.results | map(attribute="changed"), '
+                                  'again.results | map(attribute="failed", default=false), '
+                                  'again.results | map(attribute="msg", default="")) | list }}'}}]
     return [{'hosts': 'localhost', 'gather_facts': False,
              'module_defaults': {'group/commerceops.magento.magento': dict(store.connection, base_url=store.base_url)}, 'tasks': tasks}]
 
@@ -276,7 +282,7 @@ def _succeeded(outcome, task):
 
 
 def test_a_run_that_loses_a_race_fails_clearly(rounds):
-    """A run may fail when the other run got there first, but its error names the integration, with no traceback."""
+    """Lost races converge, so no run fails; one that does names the integration in its error, with no traceback."""
     unclear, failed = [], []
     for outcome in rounds['outcomes']:
         for run, result in _failures(outcome).items():
@@ -287,6 +293,9 @@ def test_a_run_that_loses_a_race_fails_clearly(rounds):
                     outcome['round'], run, result['errors'] or result['output'][-3000:]))
     record('concurrency', failed_runs=len(failed))
     assert not unclear, '\n'.join(unclear)
+    # Lost races converge (read again, then write or accept the other run's result): a failed run is the exception.
+    assert len(failed) <= MAX_FAILED_RUNS, '%d of %d runs failed (at most %d may): %s' % (
+        len(failed), len(ROUNDS) * len(RUNS), MAX_FAILED_RUNS, ', '.join(failed))
 
 
 def test_one_integration_per_name(rounds):
@@ -344,7 +353,9 @@ def test_every_token_a_successful_run_reported_works(rounds):
 def test_a_rerun_after_the_races_changes_no_token(rounds):
     """Whatever the races left, an idempotent rerun must neither report a change nor replace a token connectors now use."""
     before, after = rounds['store'], rounds['after_rerun']
-    changed = sorted(name for name, was_changed in rounds['rerun'].items() if was_changed in (True, 'True'))
+    failed = ['%s: %s' % (name, outcome['msg']) for name, outcome in sorted(rounds['rerun'].items()) if outcome['failed']]
+    assert not failed, 'the rerun failed (a failure is no "nothing to change"):\n  ' + '\n  '.join(failed)
+    changed = sorted(name for name, outcome in rounds['rerun'].items() if outcome['changed'])
     replaced = sorted(name for name in rounds['rerun'] if before[name.lower()][0]['credentials']['access_token'] !=
                       after[name.lower()][0]['credentials']['access_token'])
     assert len(rounds['rerun']) == sum(len(authorized_names(round_no)) for round_no, _kind, _faults in ROUNDS)

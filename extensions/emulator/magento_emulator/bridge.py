@@ -181,14 +181,21 @@ class Executor(object):
             raise BridgeError('conflict', 'Integration "%s" exists now (Magento: %s): another process created it '
                                           'meanwhile.' % (fields['name'], exc.message))
 
-    def integration_update(self, p):
+    def _not_from_config_file(self, p, what):
+        """The PHP bridge's guard: the client refuses config-file integrations before any write, with the fix."""
         row = integrations.load_or_fail(self.conn, p.integer('integration_id'))
         if int(row['setup_type']) == integrations.TYPE_CONFIG:
-            raise BridgeError('magento', "The integrations created in the config file can't be edited.")
+            raise BridgeError('input', 'Integration %d comes from a config file (setup_type 1): not %s.'
+                              % (row['integration_id'], what))
+        return row
+
+    def integration_update(self, p):
+        row = self._not_from_config_file(p, 'updated')
         return {'integration': integrations.update(self.conn, self.root, row['integration_id'], **self._fields(p))}
 
     def integration_delete(self, p):
-        return {'deleted': integrations.delete(self.conn, self.root, p.integer('integration_id'))}
+        row = self._not_from_config_file(p, 'deleted')
+        return {'deleted': integrations.delete(self.conn, self.root, row['integration_id'])}
 
     def integration_activate(self, p):
         return integrations.activate(self.conn, self.root, p.integer('integration_id'), p.boolean('reauthorize', False))
@@ -212,6 +219,10 @@ class Executor(object):
         from magento_emulator import config
         return {'items': config.get_items(self.root, p.items())}
 
+    def config_options(self, p):
+        from magento_emulator import config
+        return {'items': config.options_items(p.items())}
+
     def config_delete(self, p):
         from magento_emulator import config
         return {'items': config.delete_items(self.root, p.items())}
@@ -234,6 +245,7 @@ ACTIONS = {
     'integration.post_to_consumer': Executor.integration_post_to_consumer,
     'integration.revoke': Executor.integration_revoke,
     'config.get': Executor.config_get,
+    'config.options': Executor.config_options,
     'config.delete': Executor.config_delete,
     'cache.status': Executor.cache_status,
 }

@@ -118,6 +118,14 @@ def is_sensitive(path):
     return bool(flags.get('encrypted') or flags.get('sensitive') or flags.get('environment'))
 
 
+def options_of(path):
+    """(type, source model, [{value, label}] or None) of a declared field: the admin's dropdown, if it has one."""
+    flags = field(path) or {}
+    source = flags.get('source_model')
+    options = _data()['source_models'][source] if source else None
+    return flags.get('type', 'text'), source, [dict(option) for option in options] if options is not None else None
+
+
 def xml_default(path):
     """The module config.xml default of a path, or None."""
     return _data()['defaults'].get(path)
@@ -483,7 +491,7 @@ def _flatten(tree, prefix, lines):
 
 # ---------------------------------------------------------------------------------------------- bridge
 
-def _item_fields(conn, item):
+def _item_path(item):
     if not isinstance(item, dict):
         raise InputError('The parameter "items" must be a list of {"path", "scope", "scope_code"} objects.')
     path = item.get('path')
@@ -493,13 +501,24 @@ def _item_fields(conn, item):
         raise InputError('The parameter "path" must be a string.')
     if path.strip() == '':
         raise InputError('The parameter "path" must not be empty.')
+    return path
+
+
+def _item_fields(conn, item):
+    path = _item_path(item)
     scope = item.get('scope')
     code = item.get('scope_code')
     if (scope is not None and not isinstance(scope, str)) or (code is not None and not isinstance(code, str)):
         raise InputError('The parameters "scope" and "scope_code" must be strings.')
+    scope = 'default' if scope is None else scope
+    code = '' if code is None else code
+    # The PHP bridge's guard (the client checks scope and code first, with its own messages); unknown codes are
+    # Magento's answer.
+    if scope not in BRIDGE_SCOPES or (scope == 'default') != (code == '') or (code and not _CODE_RE.match(code)):
+        raise InputError('Invalid scope "%s" with scope code "%s".' % (scope, code))
     try:
         scope, code, scope_id = resolve_scope(conn, scope, code, BRIDGE_SCOPES)
-    except ScopeError as exc:   # the bridge checks scopes itself, with config:set's messages
+    except ScopeError as exc:   # an unknown code: Magento's answer, through the bridge
         raise ScopeError(exc.message, exception=None)
     return path, scope, code, scope_id
 
@@ -523,6 +542,17 @@ def get_items(root, items):
         conn.close()
 
 
+def options_items(items):
+    """Bridge ``config.options``: each item's field type and source-model options (null without a dropdown)."""
+    out = []
+    for item in items:
+        path = _item_path(item)
+        kind, source, options = options_of(path) if is_declared(path) else (None, None, None)
+        out.append({'path': path, 'declared': is_declared(path), 'type': kind, 'source_model': source,
+                    'options': options})
+    return out
+
+
 def delete_items(root, items):
     """Bridge ``config.delete``: delete each row (validated and lock-checked first), then clean the
     ``config`` cache entries. [{path, scope, scope_code, deleted}]."""
@@ -533,7 +563,7 @@ def delete_items(root, items):
         for item in items:
             path, scope, code, scope_id = _item_fields(conn, item)
             if lock_of(root, path, scope, code, files) is not None:
-                raise MagentoError(MSG_LOCKED, exception=None)  # refused by the bridge itself
+                raise InputError('Config path "%s" is locked at %s scope: not deleted.' % (path, scope))
             plan.append((path, scope, code, scope_id))
         out = []
         with store.transaction(conn):

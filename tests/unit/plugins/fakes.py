@@ -17,6 +17,25 @@ ACL = [
     {'id': 'Magento_Backend::store', 'title': 'Stores', 'parent': 'Magento_Backend::admin'},
 ]
 
+YES_NO = [{'value': '1', 'label': 'Yes'}, {'value': '0', 'label': 'No'}]
+# The admin's dropdowns of a few fields (config.options); any other path is a text field.
+FIELD_OPTIONS = {
+    'web/seo/use_rewrites': ('select', YES_NO),
+    'webapi/webapisecurity/allow_insecure': ('select', YES_NO),
+    'web/url/redirect_to_base': ('select', [{'value': '0', 'label': 'No'}, {'value': '1', 'label': 'Yes (302 Found)'},
+                                            {'value': '301', 'label': 'Yes (301 Moved Permanently)'}]),
+    'general/country/allow': ('multiselect', [{'value': code, 'label': code} for code in ('DE', 'FR', 'GB', 'US')]),
+}
+
+
+def field_options(action):
+    items = []
+    for item in action['items']:
+        kind, options = FIELD_OPTIONS.get(item['path'], ('text', None))
+        items.append({'path': item['path'], 'declared': True, 'type': kind, 'source_model': 'Canned' if options else None,
+                      'options': options})
+    return {'items': items}
+
 
 def integration(**fields):
     """A bridge INTEGRATION with sensible defaults."""
@@ -36,8 +55,10 @@ class FakeHost(object):
 
     def __init__(self):
         self.handlers = {'acl.resources': lambda action: {'resources': ACL},
-                         'cache.status': lambda action: {'types': []}}
+                         'cache.status': lambda action: {'types': []},
+                         'config.options': field_options}
         self.calls = []
+        self.answers = []
         self.commands = []
         self.command_results = {}
 
@@ -51,8 +72,18 @@ class FakeHost(object):
             answer = self.handlers[action['action']](action)
             if isinstance(answer, MagentoError):
                 raise answer
+            self.answers.append(answer)
             results.append(answer)
         return results
+
+    def access_tokens(self):
+        """Every access token this store handed out in an answer: the ones its REST API accepts."""
+        found = set()
+        for answer in self.answers:
+            credentials = answer.get('credentials') if isinstance(answer, dict) else None
+            if credentials and credentials.get('access_token'):
+                found.add(credentials['access_token'])
+        return found
 
     def magento(self, transport, args, attempted=None):
         self.commands.append(list(args))

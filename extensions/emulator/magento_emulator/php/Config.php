@@ -28,7 +28,14 @@ namespace Magento\Config\Model\Config {
             if ($flags === null) {
                 return null;
             }
-            return new Structure\Element\Field(['backend_model' => empty($flags['encrypted']) ? '' : Backend\Encrypted::class]);
+            $source = $flags['source_model'] ?? null;
+            return new Structure\Element\Field([
+                'backend_model' => empty($flags['encrypted']) ? '' : Backend\Encrypted::class,
+                'type' => $flags['type'] ?? 'text',
+                'source_model' => $source,
+                // What the source model's toOptionArray() gives (values as Magento's Yesno gives them: 1, 0).
+                'options' => $source === null ? null : Host::data('config-paths.json')['source_models'][$source],
+            ]);
         }
     }
 
@@ -60,6 +67,22 @@ namespace Magento\Config\Model\Config\Structure\Element {
         public function getAttribute($key)
         {
             return $this->attributes[$key] ?? null;
+        }
+
+        public function getType()
+        {
+            return $this->attributes['type'] ?? 'text';
+        }
+
+        /** A source model (or static options) fills the admin's drop-down. */
+        public function hasOptions()
+        {
+            return isset($this->attributes['source_model']);
+        }
+
+        public function getOptions()
+        {
+            return $this->attributes['options'] ?? [];
         }
     }
 }

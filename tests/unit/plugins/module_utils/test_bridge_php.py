@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import subprocess
 import pytest
 
 from ansible_collections.commerceops.magento.plugins.module_utils._bridge_php import BRIDGE_SOURCE, BRIDGE_PROTOCOL
+from ansible_collections.commerceops.magento.plugins.module_utils._transport import _ATTEMPTS
 
 # tests/unit/plugins/module_utils -> repository root is four levels up.
 _ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -70,13 +72,24 @@ def test_source_keeps_stdout_clean_and_uses_no_sql():
 
 def test_documented_magento_messages_are_used_verbatim():
     for message in (
-        "The integrations created in the config file can\\'t be edited.",
-        "Uninstall the extension to remove integration \\'%s\\'.",
         'Bridge protocol %d cannot answer a request of protocol %s.',
-        'A scope code is missing. Enter a code and try again.',
-        'A scope is missing. Enter a scope and try again.',
+        'The "%s" value doesn\\\'t exist. Enter another value and try again.',
     ):
         assert message in BRIDGE_SOURCE, message
+
+
+def test_rules_the_client_checks_first_are_only_terse_guards_in_the_bridge():
+    """Scope and code form, config-file integrations and locked values are refused by the client before any write, with
+    messages that name the setting and the fix (_config.normalise_setting, ConfigPlan, magento_integration's wanted());
+    the bridge keeps one short guard each, not a second wording of the rule."""
+    for guard in ('Invalid scope "%s" with scope code "%s".',
+                  'Integration %d comes from a config file (setup_type 1): not %s.',
+                  'Config path "%s" is locked at %s scope: not deleted.'):
+        assert BRIDGE_SOURCE.count(guard) == 1, guard
+    for second_wording in ('A scope is missing.', 'A scope code is missing.', 'The scope code can include only letters',
+                           "can\\'t include a scope code", "created in the config file can\\'t be edited",
+                           'Uninstall the extension', 'has already been locked'):
+        assert second_wording not in BRIDGE_SOURCE, second_wording
 
 
 _PHP = shutil.which('php')
@@ -113,3 +126,26 @@ def test_errors_before_magento_answer_one_json_document(tmp_path, request_text, 
     assert response['results'] == []
     assert response['error']['kind'] == kind
     assert message in response['error']['message']
+
+
+def _emulator_actions():
+    """The keys of the emulator's copy of the bridge (ACTIONS in extensions/emulator/magento_emulator/bridge.py)."""
+    with open(os.path.join(_ROOT, 'extensions', 'emulator', 'magento_emulator', 'bridge.py'), encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, 'id', None) for t in node.targets] == ['ACTIONS']:
+            return [ast.literal_eval(key) for key in node.value.keys]
+    raise AssertionError('the emulator bridge has no ACTIONS table')
+
+
+def test_the_client_the_php_bridge_the_emulator_and_the_docs_know_the_same_actions():
+    """One list of bridge actions: what the client can describe in an error (_transport._ATTEMPTS), what the PHP bridge
+    dispatches (CMB_ACTIONS), what the emulator's copy answers, and what docs/bridge-protocol.md documents."""
+    lists = {'_transport._ATTEMPTS': list(_ATTEMPTS), 'CMB_ACTIONS (PHP)': list(_dispatch_map()),
+             'emulator bridge.ACTIONS': _emulator_actions(), 'docs/bridge-protocol.md': _documented_actions()}
+    for where, names in lists.items():
+        assert len(names) == len(set(names)), '%s names an action twice' % where
+    reference = set(lists['CMB_ACTIONS (PHP)'])
+    differences = dict((where, {'missing': sorted(reference - set(names)), 'extra': sorted(set(names) - reference)})
+                       for where, names in lists.items() if set(names) != reference)
+    assert not differences, 'the action lists differ from the PHP bridge\'s: %s' % differences

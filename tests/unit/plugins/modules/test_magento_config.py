@@ -39,7 +39,7 @@ def test_stored_zero_is_seen_as_zero_so_a_rerun_writes_nothing(host, run_module,
     stored['webapi/webapisecurity/allow_insecure'] = item('webapi/webapisecurity/allow_insecure', '0')
     failed, result = run_module(magento_config.main, {'path': 'webapi/webapisecurity/allow_insecure', 'value': False})
     assert not failed and not result['changed']
-    assert host.commands == [] and host.actions == ['config.get']
+    assert host.commands == [] and host.actions == ['config.get', 'config.options']
 
 
 def test_settings_batch_reads_once_and_writes_only_what_differs(host, run_module, stored):
@@ -123,6 +123,55 @@ def test_bad_input_fails_before_reading_or_writing(host, run_module, stored, arg
     failed, result = run_module(magento_config.main, args)
     assert failed and fragment in result['msg']
     assert host.commands == [] and host.calls == []
+
+
+@pytest.mark.parametrize('path, value, listed', [
+    ('web/seo/use_rewrites', 'banana', "1 (Yes), 0 (No)"),
+    ('web/seo/use_rewrites', 2, "1 (Yes), 0 (No)"),
+    ('web/url/redirect_to_base', '302', "0 (No), 1 (Yes (302 Found)), 301 (Yes (301 Moved Permanently))"),
+    ('general/country/allow', 'DE,XX', "DE (DE), FR (FR), GB (GB), US (US)"),
+])
+def test_a_value_outside_the_fields_options_fails_before_any_write_listing_them(host, run_module, stored, path, value, listed):
+    failed, result = run_module(magento_config.main, {'settings': [
+        {'path': 'oauth/consumer/expiration_period', 'value': 600},
+        {'path': path, 'value': value},
+    ]})
+    assert failed
+    assert path in result['msg'] and listed in result['msg']
+    assert host.commands == [] and 'config.delete' not in host.actions
+    # The options are read in the same bridge call as the values.
+    assert host.actions == ['config.get', 'config.options']
+
+
+@pytest.mark.parametrize('path, value, saved', [
+    ('web/seo/use_rewrites', True, '1'),
+    ('web/seo/use_rewrites', '0', '0'),
+    ('web/url/redirect_to_base', 301, '301'),
+    ('general/country/allow', 'DE,GB', 'DE,GB'),
+    ('oauth/consumer/expiration_period', 'banana', 'banana'),  # a text field: Magento's backend model judges it
+])
+def test_a_value_among_the_fields_options_is_saved(host, run_module, stored, path, value, saved):
+    failed, result = run_module(magento_config.main, {'path': path, 'value': value})
+    assert not failed and result['changed']
+    assert host.commands == [['config:set', '--', path, saved]]
+
+
+def test_a_locked_value_outside_the_options_is_refused_too(host, run_module, stored):
+    failed, result = run_module(magento_config.main, {'path': 'web/seo/use_rewrites', 'value': 'yes', 'lock': 'env'})
+    assert failed and "1 (Yes), 0 (No)" in result['msg'] and host.commands == []
+
+
+def test_a_locked_value_is_not_deleted_and_nothing_is_written(host, run_module, stored):
+    # The rule lives here, before any write; the bridge's config.delete keeps only a terse guard.
+    stored['oauth/cleanup/cleanup_probability'] = item('oauth/cleanup/cleanup_probability', '100')
+    stored['webapi/webapisecurity/allow_insecure'] = item(
+        'webapi/webapisecurity/allow_insecure', '1', locked={'source': 'app/etc/config.php', 'scope': 'default', 'value': '1'})
+    failed, result = run_module(magento_config.main, {'settings': [
+        {'path': 'oauth/cleanup/cleanup_probability', 'state': 'absent'},
+        {'path': 'webapi/webapisecurity/allow_insecure', 'state': 'absent'},
+    ]})
+    assert failed and 'locked in app/etc/config.php' in result['msg'] and 'remove it there' in result['msg']
+    assert 'config.delete' not in host.actions and host.commands == []
 
 
 @pytest.mark.parametrize('path, value, predicted', [

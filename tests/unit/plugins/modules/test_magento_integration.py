@@ -23,8 +23,8 @@ SORTED = ['Magento_Backend::admin', 'Magento_Catalog::products', 'Magento_Sales:
 
 def test_creates_a_missing_integration_with_custom_resources_as_a_sorted_set(host, run_module):
     host.on('integration.get', {'integration': None})
-    # Magento reads the rules back in no fixed order.
-    host.on('integration.create', lambda action: {'integration': integration(name=action['name'], resources=STORED_ORDER)})
+    # Magento's answer, whatever was sent: it adds Magento_Backend::admin and reads the rules back in no fixed order.
+    host.on('integration.create', {'integration': integration(resources=STORED_ORDER)})
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'email': 'ops@acme.example',
         'resources': ['Magento_Sales::sales', 'Magento_Catalog::products', 'Magento_Sales::sales']})
@@ -34,7 +34,8 @@ def test_creates_a_missing_integration_with_custom_resources_as_a_sorted_set(hos
     assert create['resources'] == ['Magento_Catalog::products', 'Magento_Sales::sales']
     assert create['all_resources'] is False
     assert create['endpoint'] == '' and create['identity_link_url'] == ''
-    assert result['integration']['resources'] == SORTED
+    # The module reports what Magento stored (its id, the resources with the one it added), as a sorted set.
+    assert result['integration']['id'] == 7 and result['integration']['resources'] == SORTED
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
@@ -51,7 +52,7 @@ def test_resources_read_back_in_another_order_are_no_change(host, run_module, ch
 
 def test_an_update_expects_the_resources_as_a_sorted_set(host, run_module):
     host.on('integration.get', {'integration': integration(resources=STORED_ORDER)})
-    host.on('integration.update', lambda action: {'integration': integration(email=action['email'], resources=STORED_ORDER)})
+    host.on('integration.update', {'integration': integration(email='new@acme.example', resources=STORED_ORDER)})
     failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example', '_ansible_diff': True})
     assert not failed and result['changed']
     assert host.calls[-1]['expect']['resources'] == SORTED
@@ -81,7 +82,7 @@ def test_rerun_with_the_same_input_writes_nothing(host, run_module):
 
 def test_update_sends_every_field_and_the_full_resource_set(host, run_module):
     host.on('integration.get', {'integration': integration()})
-    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    host.on('integration.update', {'integration': integration(email='new@acme.example')})
     failed, result = run_module(magento_integration.main, {'name': 'Acme ERP', 'email': 'new@acme.example', '_ansible_diff': True})
     assert not failed and result['changed']
     update = host.calls[-1]
@@ -130,7 +131,8 @@ def test_bad_input_fails_naming_the_field(host, run_module, args, fragment):
 
 def test_plain_http_callback_is_allowed_with_magentos_warning(host, run_module):
     host.on('integration.get', {'integration': None})
-    host.on('integration.create', lambda action: {'integration': integration(endpoint=action['endpoint'])})
+    host.on('integration.create', {'integration': integration(endpoint='http://erp.example/cb', all_resources=True,
+                                                              resources=['Magento_Backend::all'])})
     failed, result = run_module(magento_integration.main, {
         'name': 'Acme ERP', 'resource_access': 'all', 'callback_url': 'http://erp.example/cb'})
     assert not failed and result['changed']
@@ -281,9 +283,10 @@ def stored_integrations(host, *raws):
 
 def test_list_mode_reads_once_and_writes_once(host, run_module, monkeypatch):
     stored_integrations(host, integration(), integration(integration_id=8, name='Old'))
-    host.on('integration.create', lambda action: {'integration': integration(
-        integration_id=9, name=action['name'], all_resources=True, resources=['Magento_Backend::all'])})
-    host.on('integration.update', lambda action: {'integration': integration(email=action['email'])})
+    host.on('integration.create', {'integration': integration(
+        integration_id=9, name='Reporting', all_resources=True, resources=['Magento_Backend::all'])})
+    # Magento's answer to the update: another run activated it meanwhile, which only the answer can tell.
+    host.on('integration.update', {'integration': integration(email='new@acme.example', status=1)})
     host.on('integration.delete', {'deleted': True})
     seen = batches(host, monkeypatch)
     failed, result = run_module(magento_integration.main, {'_ansible_diff': True, 'integrations': [
@@ -297,6 +300,7 @@ def test_list_mode_reads_once_and_writes_once(host, run_module, monkeypatch):
                     ['integration.update', 'integration.create', 'integration.delete']]
     assert [i and i['name'] for i in result['integrations']] == ['Acme ERP', 'Reporting', None, None]
     assert result['integrations'][0]['email'] == 'new@acme.example'
+    assert result['integrations'][0]['status'] == 'active', 'the module reports what Magento answered, not its own input'
     # Only what changes, keyed by name.
     assert sorted(result['diff']['before']) == ['Acme ERP', 'Old', 'Reporting']
     assert result['diff']['before']['Acme ERP'] == {'email': 'ops@acme.example'}

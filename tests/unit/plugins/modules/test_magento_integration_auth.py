@@ -21,10 +21,19 @@ ACCESS = dict(CONSUMER, access_token='a' * 32, access_token_secret='t' * 32)
 WRITES = {'integration.activate', 'integration.prepare_exchange', 'integration.post_to_consumer', 'integration.revoke'}
 
 
+REFUSED = (401, {'message': 'The consumer isn\'t authorized to access %resources.',
+                 'parameters': {'resources': 'Magento_Backend::admin'}})
+
+
 class FakeHTTP(object):
-    def __init__(self):
+    """Magento's HTTP side: REST answers 200 only to a call signed with an access token the store issued (in a bridge
+    answer or by the token exchange), 401 otherwise; ``rest`` overrides the answer of one (bearer, route)."""
+
+    def __init__(self, host):
+        self.host = host
         self.calls = []
         self.rest = {}
+        self.minted = set()
 
     def __call__(self, base_url, validate_certs, timeout, scrub=None):
         self.base_url = base_url
@@ -39,16 +48,20 @@ class FakeHTTP(object):
 
     def access_token(self, key, secret, token, token_secret, verifier):
         self.calls.append(('access_token', verifier))
+        self.minted.add('A' * 32)
         return 'A' * 32, 'T' * 32
 
     def rest_get(self, route, credentials=None, bearer=None):
         self.calls.append(('bearer' if bearer else 'oauth', route))
-        return self.rest.get((bool(bearer), route), (200, ['Magento_Store']))
+        if (bool(bearer), route) in self.rest:
+            return self.rest[(bool(bearer), route)]
+        token = bearer or (credentials or {}).get('access_token')
+        return (200, ['Magento_Store']) if token in self.minted | self.host.access_tokens() else REFUSED
 
 
 @pytest.fixture
-def http(monkeypatch):
-    fake = FakeHTTP()
+def http(monkeypatch, host):
+    fake = FakeHTTP(host)
     monkeypatch.setattr(_oauth, 'OAuthClient', fake)
     monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
     monkeypatch.setattr(_authorization, 'POLL_INTERVAL', 0.01)
@@ -406,8 +419,8 @@ def test_list_mode_keeps_the_per_step_error_messages(host, http, run_module):
 class SlowHTTP(FakeHTTP):
     """Each proof takes a while; records how many run at once."""
 
-    def __init__(self, refuse=()):
-        super(SlowHTTP, self).__init__()
+    def __init__(self, host, refuse=()):
+        super(SlowHTTP, self).__init__(host)
         self.lock = threading.Lock()
         self.running = self.most = 0
         self.refuse = refuse
@@ -420,9 +433,8 @@ class SlowHTTP(FakeHTTP):
         with self.lock:
             self.running -= 1
             self.calls.append(('oauth', route, credentials['access_token']))
-        if credentials['access_token'] in self.refuse:
-            return 401, {'message': 'The consumer isn\'t authorized to access %resources.',
-                         'parameters': {'resources': 'Magento_Backend::admin'}}
+        if credentials['access_token'] in self.refuse or credentials['access_token'] not in self.host.access_tokens():
+            return REFUSED
         return 200, ['Magento_Store']
 
 
@@ -434,7 +446,7 @@ def many_active(host, count):
 
 
 def test_list_mode_proves_the_tokens_eight_at_a_time_and_reports_each_in_order(host, run_module, monkeypatch):
-    slow = SlowHTTP()
+    slow = SlowHTTP(host)
     monkeypatch.setattr(_oauth, 'OAuthClient', slow)
     monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
     names = many_active(host, 20)
@@ -448,7 +460,7 @@ def test_list_mode_proves_the_tokens_eight_at_a_time_and_reports_each_in_order(h
 
 
 def test_list_mode_concurrent_proofs_report_the_first_refused_integration_in_list_order(host, run_module, monkeypatch):
-    slow = SlowHTTP(refuse=('%032d' % 3, '%032d' % 11))
+    slow = SlowHTTP(host, refuse=('%032d' % 3, '%032d' % 11))
     monkeypatch.setattr(_oauth, 'OAuthClient', slow)
     monkeypatch.setattr(_oauth, 'HTTP_IMPORT_ERROR', None)
     names = many_active(host, 12)

@@ -8,13 +8,23 @@ from ansible_collections.commerceops.magento.plugins.modules import magento_inte
 from ansible_collections.commerceops.magento.tests.unit.plugins.fakes import ACL, integration
 
 
+SECRETS = {'consumer_key': 'k' * 32, 'consumer_secret': 's' * 32, 'access_token': 'a' * 32, 'access_token_secret': 't' * 32}
+
+
 def test_one_integration_by_name_without_secrets(host, run_module):
-    host.on('integration.list', lambda action: {'integrations': [integration(status=1)]} if action.get('names') == ['Acme ERP'] else None)
+    # A store that hands out secrets to whoever asks, and even puts them beside the rows it lists.
+    host.on('integration.list', lambda action: {'integrations': [integration(status=1, credentials=SECRETS)]}
+            if action.get('names') == ['Acme ERP'] else None)
+    host.on('integration.get', lambda action: {'integration': integration(status=1),
+                                               'credentials': SECRETS if action.get('with_secrets') else None})
     failed, result = run_module(magento_integration_info.main, {'name': 'Acme ERP'})
     assert not failed and not result['changed']
     assert result['integrations'][0]['status'] == 'active'
     assert result['integrations'][0]['resource_access'] == 'custom'
-    assert 'consumer_secret' not in str(result) and 'acl_resources' not in result
+    assert 'acl_resources' not in result
+    assert not any(call.get('with_secrets') for call in host.calls)
+    leaked = [key for key, secret in SECRETS.items() if secret in str(result) or key in str(result)]
+    assert not leaked, leaked
 
 
 def test_all_integrations_and_the_acl_tree_in_one_bridge_call(host, run_module):
