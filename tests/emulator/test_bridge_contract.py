@@ -10,6 +10,7 @@ import json
 import os
 import re
 import socket
+import urllib.parse
 
 import pytest
 
@@ -430,6 +431,44 @@ def test_post_to_consumer_sends_the_same_form(pair, consumer_endpoint, status, r
     assert sent[1] == sent[0]
     assert len(sent[0]) == (4 if status == 302 and redirects else 2)
     assert store_state(pair.php.root) == store_state(pair.python.root)
+
+
+def _deploy(system):
+    def change(root):
+        env = phparray.load_file(os.path.join(root, 'app', 'etc', 'env.php'))
+        env['system'] = system
+        phparray.dump_file(os.path.join(root, 'app', 'etc', 'env.php'), env)
+    return change
+
+
+def _rewrites(*rows):
+    def change(root):
+        for row in rows:
+            sql("INSERT INTO core_config_data (scope, scope_id, path, value) VALUES (?, ?, 'web/seo/use_rewrites', ?)",
+                *row)(root)
+    return change
+
+
+@pytest.mark.parametrize('setup, store_base_url', [
+    (_rewrites(('default', 0, '1'), ('stores', 1, '0')), 'http://127.0.0.1:8080/index.php/'),
+    (_rewrites(('default', 0, '0'), ('websites', 1, '1')), 'http://127.0.0.1:8080/'),
+    (_rewrites(('default', 0, '1'), ('stores', 0, '0')), 'http://127.0.0.1:8080/'),   # the admin store is not asked
+    (_deploy({'stores': {'default': {'web': {'seo': {'use_rewrites': 0}}}}, 'default': {'web': {'seo': {
+        'use_rewrites': 1}}}}), 'http://127.0.0.1:8080/index.php/'),
+    (_deploy({'default': {'web': {'seo': {'use_rewrites': True}, 'unsecure': {'base_url': 'http://locked.example/'}}}}),
+     'http://locked.example/'),
+], ids=['store-view-off', 'website-on', 'admin-store-off', 'env-php-store-view-off', 'env-php-locked-base-url'])
+def test_store_base_url_is_the_default_store_views(pair, consumer_endpoint, setup, store_base_url):
+    """SPEC 15: the URL of the default store view, with its Web Server Rewrites setting, at whichever level it is set."""
+    url = 'http://127.0.0.1:%d/endpoint' % consumer_endpoint.server_port
+    pair.ask(create('Exchanged', endpoint=url, identity_link_url=url))
+    pair.on_both(setup)
+    for side in pair.sides:
+        ConsumerEndpoint.captured = []
+        code, response = side.ask([act('post_to_consumer', reauthorize=False)])
+        assert code == 0, response
+        form = dict(urllib.parse.parse_qsl(ConsumerEndpoint.captured[0][2]))
+        assert form['store_base_url'] == store_base_url, side.script or 'Python copy'
 
 
 def test_post_to_consumer_transport_failure(pair):

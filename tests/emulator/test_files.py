@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import bridge_source
 from magento_emulator import bridge, cli, files, integrations, store
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'field'))
@@ -80,7 +81,7 @@ def test_a_user_who_cannot_write_var_cache_fails_with_zend_caches_message(owned_
     other = hostusers.ensure_user('nobody')
     script = os.path.join(os.path.dirname(owned_root), 'commerceops-magento-bridge.php')
     with open(script, 'w') as handle:
-        handle.write('<?php // commerceops-magento-bridge protocol=1\n')
+        handle.write(bridge_source())   # run by the real PHP over the stand-ins, or by the Python copy (PHP=none)
     os.chmod(script, 0o644)
     os.chmod(os.path.join(owned_root, 'app', 'etc', 'env.php'), 0o644)  # readable: the cache is the obstacle here
     done = php_as(other, owned_root, [script], json.dumps({'protocol': 1, 'magento_root': owned_root,

@@ -488,12 +488,14 @@ def execute(request, request_protocol=None):
     first = actions[0]['action'] if actions else None
     root = os.path.abspath(request['magento_root'])
     problem = _bootstrap_problem(root)
-    if problem is not None:
-        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), problem.version), 1
+    if problem is not None and problem.version is None:   # Magento did not get to boot
+        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), None), 1
     try:
         files.boot(root)
     except files.BootstrapError as exc:
         return _response([], _error(0, first, exc.kind, exc.message, exc.exception), None), 1
+    if problem is not None:   # the database fails after the bootstrap has written its files
+        return _response([], _error(0, first, problem.kind, problem.message, problem.exception), problem.version), 1
     host = _HostFaults(root, [action['action'] for action in actions])
     if host.down is not None:
         message = str(host.down.get('message') or faults.DB_DOWN_MESSAGE)

@@ -385,8 +385,8 @@ def store_base_url(conn, root, script_filename):
     """``Store::getBaseUrl()`` of a link (SPEC §15): with Web Server Rewrites off Magento appends the running
     script's file name (``$_SERVER['SCRIPT_FILENAME']``), as a web request through index.php gets ``index.php/``."""
     from magento_emulator import config
-    url = store.get_config(conn, 'web/unsecure/base_url') or 'http://localhost/'
-    # the default store view's value, falsy as PHP reads it
+    # the default store view's values (a locked env.php value wins), falsy as PHP reads them
+    url = config.read_value(root, 'web/unsecure/base_url', 'stores', 1, conn=conn) or 'http://localhost/'
     if config.read_value(root, 'web/seo/use_rewrites', 'stores', 1, conn=conn) in (None, '', '0'):
         url += os.path.basename(script_filename) + '/'
     return url

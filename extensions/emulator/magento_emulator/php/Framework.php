@@ -135,6 +135,101 @@ namespace MagentoEmulator {
     }
 }
 
+namespace MagentoEmulator {
+
+    use Magento\Framework\Exception\FileSystemException;
+
+    /**
+     * What Magento writes under its root when a process boots it, as the process owner, and its own log lines
+     * (files.py, SPEC 15 and 4.7; the files are data/bootstrap-files.json).
+     */
+    final class Files
+    {
+        /** The generated classes the bootstrap lacks and its config cache entry; throws as Magento fails. */
+        public static function boot()
+        {
+            $data = Host::data('bootstrap-files.json');
+            $cacheDir = Host::path('var/cache');
+            @mkdir($cacheDir, 0777, true);
+            // Zend_Cache's file backend checks its directory in the cache frontend's constructor, before anything else.
+            if (!is_dir($cacheDir)) {
+                throw new \Zend_Cache_Exception(sprintf('cache_dir "%s/" must be a directory', $cacheDir));
+            }
+            if (!is_writable($cacheDir) || !is_executable($cacheDir)) {
+                throw new \Zend_Cache_Exception(sprintf('cache_dir "%s/" is not writable', $cacheDir));
+            }
+            foreach ($data['generated_classes'] as $relative) {
+                self::generate(Host::path('generated/code/' . $relative), (string)$data['generated_text']);
+            }
+            $state = \Magento\Framework\App\ObjectManager::getInstance()->get(\Magento\Framework\App\Cache\StateInterface::class);
+            if ($state->isEnabled($data['cache_type'])) {
+                $entry = Host::path('var/cache/' . $data['cache_type'] . '/' . $data['cache_key'] . '.json');
+                if (!self::write($entry, (string)$data['cache_entry'], '.tmp-' . getmypid())) {
+                    throw new FileSystemException(sprintf('The specified "%s" file couldn\'t be written. Warning!%s',
+                        $entry, self::reason()));
+                }
+            }
+        }
+
+        /** Written to <file>.<pid> and renamed, as Magento's code generator does. */
+        private static function generate(string $path, string $text)
+        {
+            if (file_exists($path)) {
+                return;
+            }
+            $directory = dirname($path);
+            if (!is_dir($directory) && !@mkdir($directory, 0777, true) && !is_dir($directory)) {
+                throw new FileSystemException(sprintf('Directory "%s" cannot be created Warning!%s', $directory,
+                    (string)(error_get_last()['message'] ?? '')));
+            }
+            $partial = $path . '.' . getmypid();
+            if (@file_put_contents($partial, $text) === false || !@rename($partial, $path)) {
+                throw new FileSystemException(sprintf('The specified "%s" file couldn\'t be written. Warning!%s', $partial,
+                    (string)(error_get_last()['message'] ?? '')));
+            }
+        }
+
+        private static function write(string $path, string $text, string $suffix): bool
+        {
+            $directory = dirname($path);
+            if (!is_dir($directory) && !@mkdir($directory, 0777, true) && !is_dir($directory)) {
+                return false;
+            }
+            $partial = $directory . '/' . $suffix;
+            if (@file_put_contents($partial, $text) === false) {
+                return false;
+            }
+            if (!@rename($partial, $path)) {
+                @unlink($partial);
+                return false;
+            }
+            return true;
+        }
+
+        /** The system's reason of the last failed call ("Permission denied"), as OSError.strerror says it. */
+        private static function reason(): string
+        {
+            $message = (string)(error_get_last()['message'] ?? '');
+            $colon = strrpos($message, ': ');
+            return $colon === false ? $message : substr($message, $colon + 2);
+        }
+
+        /** A Magento log line, in var/log/system.log and var/log/debug.log (Monolog's LineFormatter). */
+        public static function log(string $message, string $level = 'INFO')
+        {
+            $stamp = (new \DateTime('now', new \DateTimeZone('UTC')))->format('Y-m-d\TH:i:s.uP');
+            $line = sprintf("[%s] main.%s: %s [] []\n", $stamp, $level, $message);
+            $directory = Host::path('var/log');
+            if (!is_dir($directory)) {
+                mkdir($directory, 0777, true);
+            }
+            foreach (['system.log', 'debug.log'] as $name) {
+                file_put_contents($directory . '/' . $name, $line, FILE_APPEND);
+            }
+        }
+    }
+}
+
 namespace Magento\Framework\Exception {
 
     class LocalizedException extends \Exception
@@ -177,6 +272,11 @@ namespace {
 
     /** What Magento's database layer (zendframework1) raises when MySQL refuses the connection. */
     class Zend_Db_Adapter_Exception extends \Exception
+    {
+    }
+
+    /** What Zend_Cache raises when its cache directory is unusable. */
+    class Zend_Cache_Exception extends \Exception
     {
     }
 }
@@ -379,6 +479,7 @@ namespace Magento\Framework\App {
         {
             $this->objectManager = new ObjectManager();
             ObjectManager::setInstance($this->objectManager);
+            \MagentoEmulator\Files::boot();
         }
 
         public function getObjectManager()
@@ -519,30 +620,89 @@ namespace Magento\Framework\App {
         }
     }
 
-    /** ScopeConfig at default scope: config.xml default < core_config_data < config.php < env.php (config.py read_value). */
+    /**
+     * ScopeConfig (config.py read_value): config.xml default < core_config_data < config.php < env.php at each level,
+     * the website and store view levels over the default one; encrypted fields decrypted. A store view is given by id
+     * or code, a website by id.
+     */
     class Config
     {
+        const SCOPES = ['default' => 'default', 'website' => 'websites', 'websites' => 'websites', 'store' => 'stores',
+                        'stores' => 'stores'];
+
         public function getValue($path = null, $scopeType = 'default', $scopeCode = null)
         {
-            if ($scopeType !== 'default') {
-                throw new \LogicException('magento-emulator: ScopeConfig is emulated at default scope only.');
-            }
             $om = ObjectManager::getInstance();
             $value = Host::data('config-paths.json')['defaults'][$path] ?? null;
             $db = $om->get(ResourceConnection::class)->getConnection();
-            $row = $db->fetchRow("SELECT value FROM core_config_data WHERE scope = 'default' AND scope_id = 0 AND path = ?", [$path]);
-            if ($row) {
-                $value = $row['value'] === null ? null : (string)$row['value'];
-            }
-            $deployed = $om->get(DeploymentConfig::class)->get('system/default/' . trim((string)$path, '/'));
-            if ($deployed !== null && !is_array($deployed)) {
-                $value = is_bool($deployed) ? ($deployed ? '1' : '') : (string)$deployed;
+            foreach ($this->levels($db, (string)$scopeType, $scopeCode) as list($level, $levelId, $code)) {
+                $row = $db->fetchRow('SELECT value FROM core_config_data WHERE scope = ? AND scope_id = ? AND path = ?',
+                    [$level, $levelId, $path]);
+                if ($row) {
+                    $value = $row['value'] === null ? null : (string)$row['value'];
+                }
+                if ($level === 'default' || $code !== '') {
+                    $deployed = $this->deployed((string)$path, $level, $code);
+                    $value = $deployed ?? $value;
+                }
             }
             $encrypted = !empty(Host::data('config-paths.json')['fields'][$path]['encrypted']);
             if ($encrypted && $value !== null && $value !== '') {
                 $value = $om->get(\Magento\Framework\Encryption\EncryptorInterface::class)->decrypt($value);
             }
             return $value;
+        }
+
+        /** [[scope, id, code]] from the default level to the one asked for (config.py _chain). */
+        private function levels($db, string $scopeType, $scopeCode): array
+        {
+            $scope = self::SCOPES[$scopeType] ?? null;
+            if ($scope === null) {
+                throw new \LogicException(sprintf('magento-emulator: ScopeConfig has no scope "%s".', $scopeType));
+            }
+            $levels = [['default', 0, '']];
+            $websiteCode = function ($id) use ($db) {
+                return (string)$db->fetchOne('SELECT code FROM store_website WHERE website_id = ?', [(int)$id]);
+            };
+            if ($scope === 'websites') {
+                $levels[] = ['websites', (int)$scopeCode, $websiteCode($scopeCode)];
+            } elseif ($scope === 'stores') {
+                $row = $db->fetchRow(sprintf('SELECT store_id, website_id, code FROM store WHERE %s = ?',
+                    is_int($scopeCode) || preg_match('/^\d+$/', (string)$scopeCode) ? 'store_id' : 'code'), [$scopeCode]);
+                if ($row) {
+                    $levels[] = ['websites', (int)$row['website_id'], $websiteCode($row['website_id'])];
+                    $levels[] = ['stores', (int)$row['store_id'], (string)$row['code']];
+                } else {
+                    $levels[] = ['stores', (int)$scopeCode, ''];
+                }
+            }
+            return $levels;
+        }
+
+        /** The value deployed for the path at exactly that level (env.php over config.php), as a string, or null. */
+        private function deployed(string $path, string $scope, string $code)
+        {
+            $reader = ObjectManager::getInstance()->get(DeploymentConfig\Reader::class);
+            $keys = $scope === 'default' ? [['default']] : [[$scope, $code], [rtrim($scope, 's'), $code]];
+            $parts = explode('/', trim($path, '/'));
+            foreach ([\Magento\Framework\Config\File\ConfigFilePool::APP_ENV,
+                      \Magento\Framework\Config\File\ConfigFilePool::APP_CONFIG] as $file) {
+                $data = $reader->load($file);
+                foreach ($keys as $scopeKeys) {
+                    $node = $data;
+                    foreach (array_merge(['system'], $scopeKeys, $parts) as $key) {
+                        if (!is_array($node) || !array_key_exists($key, $node)) {
+                            $node = null;
+                            break;
+                        }
+                        $node = $node[$key];
+                    }
+                    if ($node !== null && !is_array($node)) {
+                        return is_bool($node) ? ($node ? '1' : '') : (string)$node;
+                    }
+                }
+            }
+            return null;
         }
 
         /** ReinitableConfigInterface::reinit: the config cache is cleaned. */

@@ -292,7 +292,7 @@ namespace Magento\Integration\Model {
                 return is_numeric($value) ? (int)(float)$value : $default;
             };
             $fields = ['oauth_consumer_key' => $consumer->getKey(), 'oauth_consumer_secret' => $consumer->getSecret(),
-                       'store_base_url' => (string)($config->getValue('web/unsecure/base_url') ?: 'http://localhost/'),
+                       'store_base_url' => $this->storeBaseUrl($config),
                        'oauth_verifier' => $verifier->getVerifier()];
             try {
                 \MagentoEmulator\Http::postForm((string)$endpointUrl, $fields,
@@ -301,6 +301,19 @@ namespace Magento\Integration\Model {
                 throw new \Magento\Framework\Oauth\Exception(self::POST_FAILED);
             }
             return $verifier->getVerifier();
+        }
+
+        /**
+         * Store::getBaseUrl() of the default store view (SPEC 15): with Web Server Rewrites off Magento appends the
+         * running script's file name, as a web request through index.php gets index.php/ (integrations.py).
+         */
+        private function storeBaseUrl($config): string
+        {
+            $url = (string)($config->getValue('web/unsecure/base_url', 'stores', 1) ?: 'http://localhost/');
+            if (in_array($config->getValue('web/seo/use_rewrites', 'stores', 1), [null, '', '0'], true)) {
+                $url .= basename((string)($_SERVER['SCRIPT_FILENAME'] ?? '')) . '/';
+            }
+            return $url;
         }
     }
 }
@@ -420,7 +433,11 @@ namespace Magento\Integration\Model\Oauth {
         {
             $this->addData(['type' => self::TYPE_ACCESS, 'token' => self::uniqueToken(), 'secret' => Host::randomString(),
                 'user_type' => self::USER_TYPE_INTEGRATION]);
-            return $this->save();
+            $this->save();
+            // Provider::getAccessToken logs the new access token in plain text (SPEC 4.7): Magento's own leak.
+            \MagentoEmulator\Files::log(sprintf('Request token %s was exchanged to obtain access token for consumer %s',
+                $this->getToken(), $this->getConsumerId()));
+            return $this;
         }
     }
 }
