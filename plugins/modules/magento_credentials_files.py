@@ -2,7 +2,8 @@
 # Copyright (c) commerceops.magento contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# The work is done by the action plugin of the same name, on the controller; this file holds its documentation.
+# The work is done by the action plugin of the same name, on the controller (it declares _supports_check_mode = True
+# and honours diff mode); this file holds its documentation.
 
 from __future__ import annotations
 
