@@ -2,6 +2,7 @@
 bin/magento failures and delays, through the fake php as the collection runs them."""
 
 import concurrent.futures
+import contextlib
 import io
 import json
 import os
@@ -171,25 +172,34 @@ def test_bridge_delay_before_or_after_the_matching_action(emulator_root, bridge_
     assert done.returncode == 0 and time.time() - started >= 0.6 and json.loads(done.stdout)['ok'] is True
 
 
-def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_script, tmp_path):
-    touched = str(tmp_path / 'reached')
-    faults.write(emulator_root, {'bridge_delay': {'seconds': 5, 'actions': 'integration.create', 'after': True,
-                                                  'touch': touched}})
-    request = json.dumps({'protocol': 1, 'magento_root': emulator_root, 'actions': [create('early')]})
-    proc = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
+@contextlib.contextmanager
+def bridge_at_delay(root, script, action, touched, wait):
+    """The bridge started on ``action`` in the background, once it has reached its delay (``touched`` exists, or
+    ``wait`` seconds passed); killed at the end if it still runs."""
+    request = json.dumps({'protocol': 1, 'magento_root': root, 'actions': [action]})
+    proc = subprocess.Popen([os.path.join(root, 'bin', 'php'), script], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         proc.stdin.write(request)
         proc.stdin.close()
-        deadline = time.time() + 10
+        deadline = time.time() + wait
         while not os.path.exists(touched) and time.time() < deadline:
             time.sleep(0.05)
-        assert names(emulator_root) == ['early'] and proc.poll() is None, 'written, still waiting to answer'
+        yield proc
     finally:
-        proc.kill()
-        proc.wait()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_bridge_delay_after_has_written_before_the_answer(emulator_root, bridge_script, tmp_path):
+    touched = str(tmp_path / 'reached')
+    faults.write(emulator_root, {'bridge_delay': {'seconds': 5, 'actions': 'integration.create', 'after': True,
+                                                  'touch': touched}})
+    with bridge_at_delay(emulator_root, bridge_script, create('early'), touched, 10) as proc:
+        assert names(emulator_root) == ['early'] and proc.poll() is None, 'written, still waiting to answer'
 
 
 @pytest.mark.parametrize('within', [False, True])
@@ -197,26 +207,12 @@ def test_bridge_delay_ends_when_its_release_file_appears(emulator_root, bridge_s
     touched, release = str(tmp_path / 'reached'), str(tmp_path / 'release')
     faults.write(emulator_root, {'bridge_delay': {'seconds': 60, 'actions': 'integration.create', 'within': within,
                                                   'touch': touched, 'release': release}})
-    request = json.dumps({'protocol': 1, 'magento_root': emulator_root, 'actions': [create('held')]})
-    proc = subprocess.Popen([os.path.join(emulator_root, 'bin', 'php'), bridge_script], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        proc.stdin.write(request)
-        proc.stdin.close()
-        deadline = time.time() + 20
-        while not os.path.exists(touched) and time.time() < deadline:
-            time.sleep(0.05)
+    with bridge_at_delay(emulator_root, bridge_script, create('held'), touched, 20) as proc:
         time.sleep(0.3)
         assert proc.poll() is None, 'held at the delay'
         open(release, 'w').close()
         assert proc.wait(timeout=20) == 0, proc.stderr.read()
         assert json.loads(proc.stdout.read())['ok'] is True and names(emulator_root) == ['held']
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 # ---------------------------------------------------------------------------------------------- db_down
