@@ -241,14 +241,23 @@ class Integrations(object):
             found['info'] = results[-1]
         return found
 
-    def list(self, names=None, with_acl=False):
+    @staticmethod
+    def list_actions(names=None, with_acl=False):
+        """The bridge actions of ``list``, for a caller that batches them with its own (one PHP process)."""
         actions = [{'action': 'integration.list'}]
         if names:
             actions[0]['names'] = names
         if with_acl:
             actions.append({'action': 'acl.resources'})
-        results = self.transport.bridge(actions)
+        return actions
+
+    @staticmethod
+    def list_results(results, with_acl=False):
+        """(integrations, ACL ids or None) from the results of ``list_actions``."""
         return results[0]['integrations'], (results[1]['resources'] if with_acl else None)
+
+    def list(self, names=None, with_acl=False):
+        return self.list_results(self.transport.bridge(self.list_actions(names, with_acl)), with_acl)
 
     def read_many(self, names, with_acl=False, with_info=False, with_secrets=False, with_all=False):
         """One bridge call for several integrations: one found dict per name (as ``read`` returns), in order,

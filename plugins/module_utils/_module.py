@@ -78,10 +78,11 @@ class MagentoModule(AnsibleModule):
         # on every task.
         return HostTransport(root, php, self.params['timeout'], None, warn=self.warn, run_as=user[0], owner=user[1])
 
-    def preflight(self, http):
-        """(every problem that would stop the collection on this host, facts): the Magento root, PHP, who PHP runs
-        as and whether that user may write var/ and generated/, a Magento bootstrap; with ``http`` also the Python
-        libraries of the token exchange and the store answering at base_url. Nothing is written."""
+    def preflight(self, http, reads=()):
+        """(every problem that would stop the collection on this host, facts, the results of ``reads``): the Magento
+        root, PHP, who PHP runs as and whether that user may write var/ and generated/, a Magento bootstrap; with
+        ``http`` also the Python libraries of the token exchange and the store answering at base_url. Nothing is
+        written. ``reads`` are bridge actions run in the bootstrap's PHP process (None when it did not run)."""
         problems = []
 
         def check(function, *args):
@@ -93,7 +94,7 @@ class MagentoModule(AnsibleModule):
                 problems.append(str(error))
             return None
 
-        facts = {}
+        facts, results = {}, None
         root = check(self._checked_root)
         php = check(self._checked_php)
         user = check(self._php_user, root) if root else None
@@ -107,9 +108,10 @@ class MagentoModule(AnsibleModule):
                                     % (run_as.pw_name, ', '.join(blocked), root, run_as.pw_name))
         if root and php and user and not problems:
             self._transport = self._new_transport(root, php, user)
-            info = check(self._transport.bridge, [{'action': 'system.info'}])
+            info = check(self._transport.bridge, [{'action': 'system.info'}] + list(reads))
             if info:
                 facts.update(magento_version=info[0].get('magento_version'), base_url=info[0].get('base_url'))
+                results = info[1:]
         if http:
             from ansible_collections.commerceops.magento.plugins.module_utils import _oauth
             base_url = self.params['base_url'] or facts.get('base_url')
@@ -122,7 +124,7 @@ class MagentoModule(AnsibleModule):
                 check(_oauth.OAuthClient(base_url, self.params['validate_certs'], self.params['timeout'], retries=0).reach)
             elif not problems:
                 problems.append('No base_url: set base_url (or MAGENTO_BASE_URL); Magento has no web/unsecure/base_url.')
-        return problems, facts
+        return problems, facts, results
 
     def _php_user(self, root):
         """(the passwd entry PHP must run as, or None for this process's user; the files' owner's name).

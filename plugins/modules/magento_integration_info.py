@@ -197,21 +197,28 @@ def main():
         supports_check_mode=True,
     )
     name = module.params['name']
-    facts = None
+    with_acl = module.params['acl_resources']
+    facts = results = None
+    try:
+        if name is not None:
+            check_name(name)
+    except MagentoError as error:
+        module.fail_from(error)
+    reads = Integrations.list_actions([name] if name is not None else None, with_acl)
     if module.params['preflight'] is not None:
-        problems, facts = module.preflight(module.params['preflight']['http'])
+        # The integrations are read in the preflight's own Magento bootstrap: one PHP process for the task.
+        problems, facts, results = module.preflight(module.params['preflight']['http'], reads)
         if problems:
             module.fail_json(msg='The preflight found %d problem%s on this host; fix %s before running the collection: %s'
                              % (len(problems), '' if len(problems) == 1 else 's', 'it' if len(problems) == 1 else 'them',
                                 ' '.join('(%d) %s' % (number, problem) for number, problem in enumerate(problems, 1))),
                              problems=problems)
     try:
-        if name is not None:
-            check_name(name)
-        found, acl = Integrations(module.transport).list([name] if name is not None else None,
-                                                         with_acl=module.params['acl_resources'])
+        if results is None:
+            results = module.transport.bridge(reads)
     except MagentoError as error:
         module.fail_from(error)
+    found, acl = Integrations.list_results(results, with_acl)
     result = dict(changed=False, integrations=[dict(to_view(raw), token=token_view(raw)) for raw in found])
     if acl is not None:
         result['acl_resources'] = acl
