@@ -230,10 +230,12 @@ def config_diff(steps):
 
 
 def change_report(steps):
+    """Each change: its setting, its action and the values before and after, sensitive ones masked."""
     report = []
     for step in pending(steps):
-        setting, hidden = step['desired'], [('before', stored_value(step)), ('after', value_after(step))]
-        shown = mask_secrets(dict(hidden), ['before', 'after'] if is_sensitive(step) else [])
-        report.append({'path': setting['path'], 'scope': setting['scope'], 'scope_code': setting['scope_code'],
-                       'action': step['action'], 'before': shown['before'], 'after': shown['after']})
+        setting = step['desired']
+        values = mask_secrets({'before': stored_value(step), 'after': value_after(step)},
+                              ('before', 'after') if is_sensitive(step) else ())
+        report.append(dict(path=setting['path'], scope=setting['scope'], scope_code=setting['scope_code'],
+                           action=step['action'], **values))
     return report

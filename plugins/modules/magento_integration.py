@@ -354,7 +354,8 @@ def run_many(module, warnings, seen):
     names = check_item_names(items)
     exclusive = module.params['exclusive']
     if not items and not exclusive:
-        return dict(changed=False, diff={'before': {}, 'after': {}}, objects=[], changed_names=[], removed_names=[], kept_names=[])
+        return dict(changed=False, diff={'before': {}, 'after': {}}, objects=[], changed_names=[], removed_names=[],
+                    kept_names=[])
     integrations = Integrations(module.transport)
     if items:
         found = integrations.read_many(names, with_acl=any(item['state'] == 'present' for item in items),
