@@ -93,6 +93,10 @@ def is_authorized(raw):
     return raw['status'] == 1 and token['type'] == 'access' and token['rows'] == 1 and not token.get('revoked')
 
 
+def revoke_action(raw):
+    return {'action': 'integration.revoke', 'integration_id': raw['integration_id'], 'context': {'name': raw['name']}}
+
+
 def snapshot(raw, credentials):
     return {'status': STATUS_WORDS.get(raw['status'], str(raw['status'])), 'token': raw['token']['type'],
             'token_created_at': raw['token'].get('created_at'), 'access_token': (credentials or {}).get('access_token')}
@@ -313,6 +317,7 @@ class Authorizer(object):
             elif answer['token_created'] and answer['integration']['status'] == 1:
                 afters[index] = dict(raw=answer['integration'], credentials=answer['credentials'])
             else:
+                # Magento found a token row made after our read: another run may have activated it meanwhile.
                 reread.append(index)
         if reread:
             reads = self.integrations.read_many([steps[index]['current']['view']['name'] for index in reread],
@@ -332,8 +337,7 @@ class Authorizer(object):
         for step in steps:
             raw = step['current']['raw']
             if step['action'] == 'revoke':
-                actions.append({'action': 'integration.revoke', 'integration_id': raw['integration_id'],
-                                'context': {'name': raw['name']}})
+                actions.append(revoke_action(raw))
             else:
                 actions.extend(self._token_actions(
                     raw, 'activate' if step['current']['flow'] == 'direct' else 'prepare_exchange'))
@@ -346,9 +350,9 @@ class Authorizer(object):
         """(actions to run first, reauthorize flag): Magento's reauthorize clears one token row; more need a revoke."""
         rows = raw['token']['rows']
         if rows > 1:
-            return [{'action': 'integration.revoke', 'integration_id': raw['integration_id'],
-                     'context': {'name': raw['name']}}], False
+            return [revoke_action(raw)], False
         return [], rows == 1
+
     def _token_actions(self, raw, action):
         """The bridge actions of one token action (activate, prepare_exchange, post_to_consumer), guarded by the
         token state this run read unless a revoke clears the rows first."""
