@@ -369,6 +369,7 @@ class Authorizer(object):
                                'integration %s. Rerun with rotate=true to replace its tokens.'
                                % (view['name'], STATUS_WORDS.get(result['integration']['status'])))
         return result['integration'], result['credentials']
+
     def _exchange_tokens(self, view, prepared, base_url):
         """The third party's side of the exchange, over HTTP: the consumer's credentials with the new tokens."""
         consumer = prepared['credentials']
