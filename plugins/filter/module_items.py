@@ -13,8 +13,8 @@ description:
     C(integration_onboarding)'s C(integration_onboarding_integrations) does) and returns the items as the
     O(integrations) option of one module takes them, with only that module's item options and without the options
     whose value is null, so that the module applies its own default.
-  - For M(commerceops.magento.magento_integration_auth), items with C(state=absent) are left out: an integration
-    that is removed has nothing to authorize.
+  - For M(commerceops.magento.magento_integration_auth), items with C(state=absent) are left out, since an
+    integration that is removed has nothing to authorize.
   - The option names come from the modules' own argument specs, so a module's new item option reaches it without a
     change here.
 options:
