@@ -5,13 +5,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 name: module_items
-short_description: The items of an integration list that one module's O(integrations) option takes
+short_description: The items of an integration list that one module's integrations option takes
 version_added: 1.0.0
 author: commerceops.magento contributors
 description:
   - Takes a list of integration items that carry the options of several modules (as the role
     C(integration_onboarding)'s C(integration_onboarding_integrations) does) and returns the items as the
-    O(integrations) option of one module takes them, with only that module's item options and without the options
+    C(integrations) option of one module takes them, with only that module's item options and without the options
     whose value is null, so that the module applies its own default.
   - For M(commerceops.magento.magento_integration_auth), items with C(state=absent) are left out, since an
     integration that is removed has nothing to authorize.
