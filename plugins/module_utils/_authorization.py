@@ -22,11 +22,11 @@ from ansible_collections.commerceops.magento.plugins.module_utils._errors import
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
     STATUS_WORDS, Integrations, check_item_names, check_name, item_error, to_view,
 )
+from ansible_collections.commerceops.magento.plugins.module_utils._items import AUTHORIZATION_ITEM_OPTIONS
 from ansible_collections.commerceops.magento.plugins.module_utils._plan import apply, plan
 from ansible_collections.commerceops.magento.plugins.module_utils import _oauth, _secret_file
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
-ITEM_KEYS = ('name', 'flow', 'rotate', 'max_token_age', 'wait_timeout')
 POLL_INTERVAL = 1.0
 # Signed proof calls of one list-mode task in flight at once: enough to hide the HTTP round trips, few enough for a
 # store's PHP-FPM pool.
@@ -252,7 +252,7 @@ class Authorizer(object):
     # -- list mode ----------------------------------------------------------
     def _item_params(self, item):
         params = dict(self.module.params, name=item['name'])
-        for key in ITEM_KEYS[1:]:
+        for key in AUTHORIZATION_ITEM_OPTIONS:
             if item.get(key) is not None:
                 params[key] = item[key]
         return params

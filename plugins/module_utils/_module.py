@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import pwd
-import stat
 import sys
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
-from ansible_collections.commerceops.magento.plugins.module_utils._transport import HostTransport
+from ansible_collections.commerceops.magento.plugins.module_utils._transport import HostTransport, become
 
 # Where a Magento bootstrap writes (SPEC 15): the user PHP runs as must be able to write there.
 _WRITTEN_BY_MAGENTO = ('var', 'var/cache', 'generated', 'generated/code')
@@ -233,16 +232,17 @@ def _passwd(user):
 
 
 def _writable_by(path, user):
-    """Whether ``user`` (a passwd entry) may create files in the directory ``path`` (mode bits; a missing one
-    counts as writable: Magento creates it in its parent)."""
-    try:
-        info = os.stat(path)
-    except OSError:
+    """Whether ``user`` (a passwd entry) may create files in the directory ``path``, asked of the kernel by a child
+    process that becomes that user, so ACLs count as they do for PHP (mode bits alone would miss them). A missing
+    directory counts as writable: Magento creates it in its parent."""
+    if not os.path.isdir(path):
         return True
-    if info.st_uid == user.pw_uid:
-        bits = stat.S_IWUSR | stat.S_IXUSR
-    elif info.st_gid in os.getgrouplist(user.pw_name, user.pw_gid):
-        bits = stat.S_IWGRP | stat.S_IXGRP
-    else:
-        bits = stat.S_IWOTH | stat.S_IXOTH
-    return info.st_mode & bits == bits
+    pid = os.fork()
+    if pid == 0:  # the child: only os._exit leaves it
+        try:
+            become(user)
+            os._exit(0 if os.access(path, os.W_OK | os.X_OK) else 1)
+        except BaseException:  # pylint: disable=broad-except
+            os._exit(2)
+    status = os.waitpid(pid, 0)[1]
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

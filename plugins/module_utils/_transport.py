@@ -39,6 +39,13 @@ _ATTEMPTS = {
 _CREDENTIAL_KEYS = ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret', 'oauth_verifier')
 
 
+def become(user):
+    """Turn this (child) process into ``user``, a passwd entry, with that user's groups; needs root."""
+    os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
+    os.setgid(user.pw_gid)
+    os.setuid(user.pw_uid)
+
+
 def describe(action):
     """A sentence fragment saying what ``action`` (a bridge request item) attempts."""
     template = _ATTEMPTS.get(action.get('action'), 'Running bridge action {action}')
@@ -109,14 +116,8 @@ class HostTransport(object):
         if self.run_as is None:
             return {}
         user = self.run_as
-
-        def drop():
-            os.setgroups(os.getgrouplist(user.pw_name, user.pw_gid))
-            os.setgid(user.pw_gid)
-            os.setuid(user.pw_uid)
-
         env = dict(os.environ, HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
-        return {'preexec_fn': drop, 'env': env}
+        return {'preexec_fn': lambda: become(user), 'env': env}
 
     def _run(self, args, stdin_text, attempted):
         self.php_processes += 1

@@ -266,20 +266,12 @@ from ansible_collections.commerceops.magento.plugins.module_utils._errors import
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
     Integrations, check_item_names, check_name, desired_view, item_error, overwrite_warning, to_view,
 )
+from ansible_collections.commerceops.magento.plugins.module_utils._items import INTEGRATION_ITEM_OPTIONS
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 from ansible_collections.commerceops.magento.plugins.module_utils._plan import (
     apply, ensure_state, pending, plan, step_diff,
 )
 
-ITEM_OPTIONS = dict(
-    name=dict(type='str', required=True),
-    email=dict(type='str'),
-    callback_url=dict(type='str', aliases=['endpoint']),
-    identity_link_url=dict(type='str'),
-    resource_access=dict(type='str', choices=['all', 'custom']),
-    resources=dict(type='list', elements='str'),
-    state=dict(type='str', choices=['present', 'absent']),
-)
 SINGLE_ONLY = ('email', 'callback_url', 'identity_link_url', 'resource_access', 'resources')
 
 
@@ -383,7 +375,7 @@ def main():
     module = MagentoModule(
         argument_spec=MagentoModule.generate_argspec(
             name=dict(type='str'),
-            integrations=dict(type='list', elements='dict', options=ITEM_OPTIONS),
+            integrations=dict(type='list', elements='dict', options=INTEGRATION_ITEM_OPTIONS),
             email=dict(type='str'),
             callback_url=dict(type='str', aliases=['endpoint']),
             identity_link_url=dict(type='str'),

@@ -295,6 +295,7 @@ results:
 
 from ansible_collections.commerceops.magento.plugins.module_utils._authorization import Authorizer
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
+from ansible_collections.commerceops.magento.plugins.module_utils._items import AUTHORIZATION_ITEM_OPTIONS, FLOWS
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
 
 
@@ -302,15 +303,9 @@ def main():
     module = MagentoModule(
         argument_spec=MagentoModule.generate_argspec(
             name=dict(type='str'),
-            integrations=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                flow=dict(type='str', choices=['auto', 'direct', 'exchange', 'callback']),
-                rotate=dict(type='bool'),
-                max_token_age=dict(type='str', no_log=False),
-                wait_timeout=dict(type='int'),
-            )),
+            integrations=dict(type='list', elements='dict', options=AUTHORIZATION_ITEM_OPTIONS),
             state=dict(type='str', default='authorized', choices=['authorized', 'revoked']),
-            flow=dict(type='str', default='auto', choices=['auto', 'direct', 'exchange', 'callback']),
+            flow=dict(type='str', default='auto', choices=FLOWS),
             rotate=dict(type='bool', default=False),
             max_token_age=dict(type='str', no_log=False),  # an age, not a secret
             wait_timeout=dict(type='int', default=60),

@@ -39,7 +39,9 @@ def blocks(page):
 
 
 def is_module_task(item):
-    return isinstance(item, dict) and any(key.startswith('commerceops.magento.') for key in item)
+    """A task of this collection, or a block holding one."""
+    return isinstance(item, dict) and (any(key.startswith('commerceops.magento.') for key in item)
+                                       or any(is_module_task(task) for task in item.get('block') or []))
 
 
 @pytest.fixture(scope='module')
