@@ -23,6 +23,7 @@ from ansible_collections.commerceops.magento.plugins.module_utils._integration i
     STATUS_WORDS, Integrations, check_item_names, check_name, item_error, to_view,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._items import AUTHORIZATION_ITEM_OPTIONS
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import apply, plan
 from ansible_collections.commerceops.magento.plugins.module_utils import _oauth, _secret_file
 
 SECRET_KEYS = ('consumer_secret', 'access_token', 'access_token_secret')
@@ -92,6 +93,10 @@ def is_authorized(raw):
     return raw['status'] == 1 and token['type'] == 'access' and token['rows'] == 1 and not token.get('revoked')
 
 
+def revoke_action(raw):
+    return {'action': 'integration.revoke', 'integration_id': raw['integration_id'], 'context': {'name': raw['name']}}
+
+
 def snapshot(raw, credentials):
     return {'status': STATUS_WORDS.get(raw['status'], str(raw['status'])), 'token': raw['token']['type'],
             'token_created_at': raw['token'].get('created_at'), 'access_token': (credentials or {}).get('access_token')}
@@ -139,83 +144,62 @@ class Authorizer(object):
                 raise MagentoInputError('credentials_file %s: this user may not write to %s.' % (path, directory))
 
     def run(self):
+        """One integration (``name``): one read, its step on the engine, its result."""
         self.check_input()
         params = self.module.params
         name = check_name(params['name'])
         found = self.integrations.read(name, with_info=True, with_secrets=True)
-        step = self._plan(params, name, found)
-        if 'result' in step:
-            return step['result']
-        raw, view, credentials, base_url, flow, before = (step[key] for key in
-                                                          ('raw', 'view', 'credentials', 'base_url', 'flow', 'before'))
-        if step['action'] == 'revoke':
-            raw = self.integrations.call('revoke', view)['integration']
-            return self._revoked(step, raw)
+        step = self._apply(plan([(name, self._reading(params, found), params)], self._decide))[0]
+        return self._outcome(step)
 
-        if flow == 'exchange' or params['verify']:
-            # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
-            self._http(base_url).preflight()
-
-        raw, credentials = getattr(self, '_flow_' + flow)(params, raw, view, base_url)
-        verification = self._verify(params, to_view(raw), credentials, base_url)
-        return self._report(params, True, flow, raw, view, credentials, before, snapshot(raw, credentials), verification,
-                            rotation=step['rotation'])
-
-    def _plan(self, params, name, found):
-        """What one integration (its ``params``) needs: a finished ``result``, or the ``action`` (activate, rotate,
-        revoke) to run."""
+    # -- the plan: reads and decisions --------------------------------------
+    def _reading(self, params, found):
+        """What the engine's step needs of one integration as read: its record, view, credentials, base URL, flow,
+        snapshot and ``rotation`` (why its access token is to be replaced). None for one that does not exist, which
+        only a check run accepts (an earlier task of it only pretended to create it)."""
         raw = found['integration']
         if raw is None and self.module.check_mode and params['state'] == 'authorized':
-            # In a check-mode run an earlier task only pretended to create it.
             self.warnings.append('Integration %r does not exist yet; check mode assumes an earlier task creates it, '
-                                 'and reports that it would be activated.' % name)
-            empty = dict((key, None) for key in ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
-            return {'result': dict(changed=True, flow=params['flow'], status='active', verified=None,
-                                   verification=None, credentials=empty, integration=None)}
+                                 'and reports that it would be activated.' % params['name'])
+            return None
         if raw is None:
             raise MagentoInputError('Integration %r does not exist: create it first with '
-                                    'commerceops.magento.magento_integration.' % name)
+                                    'commerceops.magento.magento_integration.' % params['name'])
         view = to_view(raw)
         credentials = found['credentials'] or {}
-        base_url = params['base_url'] or found['info'].get('base_url')
-        flow = choose_flow(params['flow'], view)
-        before = snapshot(raw, credentials)
-        step = dict(raw=raw, view=view, credentials=credentials, base_url=base_url, flow=flow, before=before,
-                    action=None, params=params, rotation=None)
+        reading = dict(raw=raw, view=view, credentials=credentials, flow=choose_flow(params['flow'], view),
+                       base_url=params['base_url'] or found['info'].get('base_url'),
+                       before=snapshot(raw, credentials), rotation=None)
+        if params['state'] == 'authorized':
+            reading['rotation'] = self._rotation(params, raw, view)
+        return reading
 
-        if params['state'] == 'revoked':
-            changed = raw['token']['rows'] > 0 or raw['status'] != 0
-            if changed and not self.module.check_mode:
-                step['action'] = 'revoke'
-                return step
-            return {'result': self._revoked(step, raw, changed)}
-
-        action = None
+    def _rotation(self, params, raw, view):
+        """Why an authorization replaces the access token (the result's ``rotation``), or None."""
         if not is_authorized(raw):
-            action = 'activate'
             if raw['token'].get('revoked') and raw['token']['rows'] == 1:
-                step['rotation'] = 'Magento marks the access token revoked and refuses it'
-            elif raw['token']['rows'] > 0:
+                return 'Magento marks the access token revoked and refuses it'
+            if raw['token']['rows'] > 0:
                 self.warnings.append(
                     "Integration %r had %d token row(s) of type %r left by an earlier, unfinished activation (status %s); "
                     "they are cleared and the integration is activated again." % (
                         view['name'], raw['token']['rows'], raw['token']['type'], view['status']))
-        elif params['rotate']:
-            action, step['rotation'] = 'rotate', 'rotate=true'
-        else:
-            step['rotation'] = self._too_old(params, raw, view)
-            action = 'rotate' if step['rotation'] else None
+            return None
+        if params['rotate']:
+            return 'rotate=true'
+        return self._too_old(params, raw, view)
 
-        if action is None:
-            verification = self._verify(params, view, credentials, base_url)
-            return {'result': self._report(params, False, flow, raw, view, credentials, before, before, verification)}
-
-        if self.module.check_mode:
-            after = dict(before, status='active', token='access', token_created_at='(new)', access_token='(new)')
-            return {'result': self._report(params, True, flow, raw, view, credentials, before, after, verification=None,
-                                           rotation=step['rotation'])}
-        step['action'] = action
-        return step
+    @staticmethod
+    def _decide(reading, params):
+        """The engine's decision for one integration: activate, rotate, revoke or None."""
+        if reading is None:
+            return 'activate'  # check mode: the integration an earlier task would create
+        raw = reading['raw']
+        if params['state'] == 'revoked':
+            return 'revoke' if raw['token']['rows'] > 0 or raw['status'] != 0 else None
+        if not is_authorized(raw):
+            return 'activate'
+        return 'rotate' if reading['rotation'] else None
 
     def _too_old(self, params, raw, view):
         """Why an active integration's access token is due for rotation under max_token_age, or None."""
@@ -233,11 +217,36 @@ class Authorizer(object):
         return 'the access token is %s old (made %s), older than max_token_age %s' % (
             format_age(age), raw['token']['created_at'], params['max_token_age'])
 
-    def _revoked(self, step, raw, changed=True):
-        credentials = dict(step['credentials'], access_token=None, access_token_secret=None)
-        before = step['before']
+    # -- the result of each step ---------------------------------------------
+    def _outcome(self, step):
+        """The module result of one step once applied (check mode: as it would be)."""
+        reading, params, action = step['current'], step['desired'], step['action']
+        if reading is None:
+            empty = dict((key, None) for key in ('consumer_key', 'consumer_secret', 'access_token', 'access_token_secret'))
+            return dict(changed=True, flow=params['flow'], status='active', verified=None, verification=None,
+                        credentials=empty, integration=None)
+        written = action and not self.module.check_mode
+        raw, view, before = reading['raw'], reading['view'], reading['before']
+        if params['state'] == 'revoked':
+            return self._revoked(reading, params, step['after']['raw'] if written else raw, changed=bool(action))
+        if not action:
+            verification = self._verify(params, view, reading['credentials'], reading['base_url'])
+            return self._report(params, False, reading['flow'], raw, view, reading['credentials'], before, before,
+                                verification)
+        if not written:
+            after = dict(before, status='active', token='access', token_created_at='(new)', access_token='(new)')
+            return self._report(params, True, reading['flow'], raw, view, reading['credentials'], before, after,
+                                verification=None, rotation=reading['rotation'])
+        raw, credentials = step['after']['raw'], step['after']['credentials']
+        verification = self._verify(params, to_view(raw), credentials, reading['base_url'])
+        return self._report(params, True, reading['flow'], raw, view, credentials, before, snapshot(raw, credentials),
+                            verification, rotation=reading['rotation'])
+
+    def _revoked(self, reading, params, raw, changed):
+        credentials = dict(reading['credentials'], access_token=None, access_token_secret=None)
+        before = reading['before']
         after = dict(before, status='inactive', token=None, token_created_at=None, access_token=None) if changed else before
-        return self._report(step['params'], changed, step['flow'], raw, step['view'], credentials, before, after,
+        return self._report(params, changed, reading['flow'], raw, reading['view'], credentials, before, after,
                             verification=None)
 
     # -- list mode ----------------------------------------------------------
@@ -264,58 +273,9 @@ class Authorizer(object):
             return dict(changed=False, results=[])
         self._proofs = []
         found = self.integrations.read_many(names, with_info=True, with_secrets=True)
-        steps, results = [], [None] * len(items)
-        for index, (item, read) in enumerate(zip(items, found)):
-            step = item_error(index, item['name'], self._plan, item, item['name'], read)
-            if 'result' in step:
-                results[index] = step['result']
-            else:
-                step.update(index=index)
-                steps.append(step)
-
-        batched = [step for step in steps if step['action'] == 'revoke' or step['flow'] in ('direct', 'exchange')]
-        if any(step['action'] != 'revoke' and (step['flow'] == 'exchange' or step['params']['verify'])
-               for step in steps):
-            # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
-            self._http(steps[0]['base_url']).preflight()
-        if batched:
-            self._write_batch(batched)
-
-        reread = []
-        for step in steps:
-            if step['action'] == 'revoke':
-                results[step['index']] = self._revoked(step, step['answer']['integration'])
-                continue
-            if step['flow'] == 'callback':
-                step['raw'], step['credentials'] = self._flow_callback(step['params'], step['raw'], step['view'],
-                                                                       step['base_url'])
-            elif step['flow'] == 'exchange':
-                step['credentials'] = self._exchange_tokens(step['view'], step['answer'], step['base_url'])
-                reread.append(step)
-            elif step['answer']['token_created'] and step['answer']['integration']['status'] == 1:
-                step['raw'], step['credentials'] = step['answer']['integration'], step['answer']['credentials']
-            else:
-                reread.append(step)
-
-        if reread:
-            # One more read for every exchange (Magento's record of the new token) and every direct activation that
-            # found a token made meanwhile by another run.
-            reads = self.integrations.read_many([s['view']['name'] for s in reread], with_secrets=True)
-            for step, read in zip(reread, reads):
-                if step['flow'] == 'exchange':
-                    step['raw'] = read['integration']
-                    step['credentials'] = dict(read['credentials'] or {}, **step['credentials'])
-                else:
-                    step['raw'], step['credentials'] = self._accept_concurrent(step['view'], step['answer'], read)
-
-        for step in steps:
-            if step['action'] == 'revoke':
-                continue
-            raw, credentials = step['raw'], step['credentials']
-            verification = self._verify(step['params'], to_view(raw), credentials, step['base_url'])
-            results[step['index']] = self._report(step['params'], True, step['flow'], raw, step['view'], credentials,
-                                                  step['before'], snapshot(raw, credentials), verification,
-                                                  rotation=step['rotation'])
+        objects = ((item['name'], item_error(index, item['name'], self._reading, item, read), item)
+                   for index, (item, read) in enumerate(zip(items, found)))
+        results = [self._outcome(step) for step in self._apply(plan(objects, self._decide))]
         self._run_proofs(names, results)
 
         for item, result in zip(items, results):
@@ -325,47 +285,81 @@ class Authorizer(object):
             outcome['diff'] = keyed_diff((result['name'], result.pop('diff', {'before': {}, 'after': {}})) for result in results)
         return outcome
 
+    # -- the writer ---------------------------------------------------------
+    def _apply(self, steps):
+        return apply(steps, self._write, self.module.check_mode)
+
+    def _write(self, steps):
+        """The engine's writer: every activation, exchange preparation and revocation in one bridge call, then the
+        callback flows one integration at a time and the exchanges over HTTP, then one more read for what Magento
+        has to tell (the new token of an exchange, a token another run made meanwhile). Returns each step's
+        integration record (``raw``) and ``credentials`` afterwards, in order."""
+        if any(step['action'] != 'revoke' and (step['current']['flow'] == 'exchange' or step['desired']['verify'])
+               for step in steps):
+            # An unreachable or wrong base_url must fail before Magento mints or prepares anything.
+            self._http(steps[0]['current']['base_url']).preflight()
+        batched = [index for index, step in enumerate(steps)
+                   if step['action'] == 'revoke' or step['current']['flow'] in ('direct', 'exchange')]
+        answers = dict(zip(batched, self._write_batch([steps[index] for index in batched]))) if batched else {}
+        afters, reread = [None] * len(steps), []
+        for index, step in enumerate(steps):
+            reading, answer = step['current'], answers.get(index)
+            if step['action'] == 'revoke':
+                afters[index] = dict(raw=answer['integration'], credentials=None)
+            elif reading['flow'] == 'callback':
+                raw, credentials = self._flow_callback(step['desired'], reading['raw'], reading['view'],
+                                                       reading['base_url'])
+                afters[index] = dict(raw=raw, credentials=credentials)
+            elif reading['flow'] == 'exchange':
+                afters[index] = dict(raw=None, credentials=self._exchange_tokens(reading['view'], answer,
+                                                                                 reading['base_url']))
+                reread.append(index)
+            elif answer['token_created'] and answer['integration']['status'] == 1:
+                afters[index] = dict(raw=answer['integration'], credentials=answer['credentials'])
+            else:
+                # Magento found a token row made after our read: another run may have activated it meanwhile.
+                reread.append(index)
+        if reread:
+            reads = self.integrations.read_many([steps[index]['current']['view']['name'] for index in reread],
+                                                with_secrets=True)
+            for index, read in zip(reread, reads):
+                if steps[index]['current']['flow'] == 'exchange':
+                    credentials = dict(read['credentials'] or {}, **afters[index]['credentials'])
+                    afters[index] = dict(raw=read['integration'], credentials=credentials)
+                else:
+                    raw, credentials = self._accept_concurrent(steps[index]['current']['view'], answers[index], read)
+                    afters[index] = dict(raw=raw, credentials=credentials)
+        return afters
+
     def _write_batch(self, steps):
-        """Every activation, exchange preparation and revocation in one bridge call; each step gets its ``answer``."""
+        """Every activation, exchange preparation and revocation in one bridge call; the answer of each step."""
         actions, last = [], []
         for step in steps:
-            raw = step['raw']
+            raw = step['current']['raw']
             if step['action'] == 'revoke':
-                actions.append({'action': 'integration.revoke', 'integration_id': raw['integration_id'],
-                                'context': {'name': raw['name']}})
+                actions.append(revoke_action(raw))
             else:
-                first, reauthorize = self._clearing(raw)
-                actions.extend(first)
-                actions.append({'action': 'integration.' + ('activate' if step['flow'] == 'direct' else 'prepare_exchange'),
-                                'integration_id': raw['integration_id'], 'reauthorize': reauthorize,
-                                'expect': None if first else expected_token(raw), 'context': {'name': raw['name']}})
+                actions.extend(self._token_actions(
+                    raw, 'activate' if step['current']['flow'] == 'direct' else 'prepare_exchange'))
             last.append(len(actions) - 1)
         answers = self.module.transport.bridge(actions)
-        for step, index in zip(steps, last):
-            step['answer'] = answers[index]
+        return [answers[index] for index in last]
 
     # -- flows --------------------------------------------------------------
     def _clearing(self, raw):
         """(actions to run first, reauthorize flag): Magento's reauthorize clears one token row; more need a revoke."""
         rows = raw['token']['rows']
         if rows > 1:
-            return [{'action': 'integration.revoke', 'integration_id': raw['integration_id'],
-                     'context': {'name': raw['name']}}], False
+            return [revoke_action(raw)], False
         return [], rows == 1
 
-    def _batch(self, raw, action, **params):
+    def _token_actions(self, raw, action):
+        """The bridge actions of one token action (activate, prepare_exchange, post_to_consumer), guarded by the
+        token state this run read unless a revoke clears the rows first."""
         first, reauthorize = self._clearing(raw)
-        request = dict(params, action='integration.' + action, integration_id=raw['integration_id'],
-                       reauthorize=reauthorize, expect=None if first else expected_token(raw), context={'name': raw['name']})
-        return self.module.transport.bridge(first + [request])[-1]
-
-    def _flow_direct(self, params, raw, view, base_url):
-        result = self._batch(raw, 'activate')
-        found = None
-        if not result['token_created']:
-            # Magento found a token row made after our read: another run activated it meanwhile.
-            found = self.integrations.read(view['name'], with_secrets=True)
-        return self._accept_concurrent(view, result, found)
+        return first + [{'action': 'integration.' + action, 'integration_id': raw['integration_id'],
+                         'reauthorize': reauthorize, 'expect': None if first else expected_token(raw),
+                         'context': {'name': raw['name']}}]
 
     def _accept_concurrent(self, view, result, found):
         if found is not None and found['integration'] is not None and is_authorized(found['integration']):
@@ -375,12 +369,6 @@ class Authorizer(object):
                                'integration %s. Rerun with rotate=true to replace its tokens.'
                                % (view['name'], STATUS_WORDS.get(result['integration']['status'])))
         return result['integration'], result['credentials']
-
-    def _flow_exchange(self, params, raw, view, base_url):
-        prepared = self._batch(raw, 'prepare_exchange')
-        credentials = self._exchange_tokens(view, prepared, base_url)
-        found = self.integrations.read(view['name'], with_secrets=True)
-        return found['integration'], dict(found['credentials'] or {}, **credentials)
 
     def _exchange_tokens(self, view, prepared, base_url):
         """The third party's side of the exchange, over HTTP: the consumer's credentials with the new tokens."""
@@ -407,7 +395,7 @@ class Authorizer(object):
             raise MagentoInputError("flow=callback needs the integration's callback_url and identity_link_url; "
                                     "%r lacks %s." % (view['name'], 'callback_url' if not view['callback_url'] else
                                                       'identity_link_url'))
-        self._batch(raw, 'post_to_consumer')
+        self.module.transport.bridge(self._token_actions(raw, 'post_to_consumer'))
         deadline = time.time() + params['wait_timeout']
         while True:
             found = self.integrations.read(view['name'], with_secrets=True)

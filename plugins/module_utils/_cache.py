@@ -4,11 +4,17 @@
 
 from __future__ import annotations
 
+from ansible_collections.commerceops.magento.plugins.module_utils._diff import build_diff, changed_keys
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoInputError
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import plan
 
 # bin/magento command and what it does, per state (SPEC §9.3).
 COMMANDS = {'cleaned': 'cache:clean', 'flushed': 'cache:flush', 'enabled': 'cache:enable',
             'disabled': 'cache:disable', 'refreshed': 'cache:clean'}
+# What a state wants of each type; a type that already has it needs nothing.
+STATE_FIELDS = {'enabled': {'enabled': True}, 'disabled': {'enabled': False}, 'refreshed': {'invalidated': False}}
+# Actions rather than states: they run on every type asked for, every time.
+ALWAYS_RUN = ('cleaned', 'flushed')
 
 
 class Caches(object):
@@ -30,20 +36,32 @@ class Caches(object):
         return [cache_id for cache_id in ids if cache_id in requested]
 
     @staticmethod
-    def targets(state, requested, known):
-        """The types a state would act on; [] means nothing to do."""
-        chosen = [cache_type for cache_type in known if not requested or cache_type['id'] in requested]
-        if state in ('cleaned', 'flushed'):
-            return [cache_type['id'] for cache_type in chosen]
-        if state == 'enabled':
-            return [cache_type['id'] for cache_type in chosen if not cache_type['enabled']]
-        if state == 'disabled':
-            return [cache_type['id'] for cache_type in chosen if cache_type['enabled']]
-        return [cache_type['id'] for cache_type in chosen if cache_type['invalidated']]
+    def plan(state, requested, known):
+        """The engine's steps for the requested types (every type when none), in Magento's order: cleaned and
+        flushed act on each; the other states only on the types not yet so."""
+        wanted = STATE_FIELDS.get(state, {})
 
-    def apply(self, state, types, all_types=False):
-        """Run the bin/magento command of ``state`` on ``types`` (no ids = every type)."""
-        args = [COMMANDS[state]] + ([] if all_types else list(types))
-        what = 'all cache types' if all_types else 'cache types %s' % ', '.join(types)
-        self.transport.magento(args, attempted='Running bin/magento %s on %s' % (COMMANDS[state], what))
-        return list(types)
+        def action(cache_type, fields):
+            return state if state in ALWAYS_RUN or changed_keys(cache_type, fields) else None
+        return plan(((cache_type['id'], cache_type, wanted) for cache_type in known
+                     if not requested or cache_type['id'] in requested), action)
+
+    def writer(self, state, all_types=False):
+        """The engine's writer: the bin/magento command of ``state`` on the steps' types (``all_types``: on every
+        type, as Magento's "all")."""
+        def write(steps):
+            types = [step['key'] for step in steps]
+            args = [COMMANDS[state]] + ([] if all_types else types)
+            what = 'all cache types' if all_types else 'cache types %s' % ', '.join(types)
+            self.transport.magento(args, attempted='Running bin/magento %s on %s' % (COMMANDS[state], what))
+        return write
+
+
+def cache_diff(state, types):
+    """The diff of a run acting on ``types``: their state before and after (the types show on both sides: they are
+    what changes state)."""
+    if not types:
+        return {'before': {}, 'after': {}}
+    before = 'enabled' if state == 'disabled' else 'disabled' if state == 'enabled' else 'as is'
+    return build_diff({'cache_types': types, 'state': before}, {'cache_types': types, 'state': state},
+                      keys=('cache_types', 'state'))

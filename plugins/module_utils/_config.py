@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.commerceops.magento.plugins.module_utils._diff import MASK
+from ansible_collections.commerceops.magento.plugins.module_utils._diff import build_diff, mask_secrets
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoInputError
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import pending, plan
 
 SCOPES = {'default': 'default', 'website': 'websites', 'websites': 'websites', 'store': 'stores', 'stores': 'stores'}
 PATH_PATTERN = re.compile(r'^[A-Za-z0-9_]+(/[A-Za-z0-9_]+){2,}$')
@@ -97,60 +98,63 @@ def check_option(setting, field):
             'multiple-choice' if field['type'] == 'multiselect' else 'drop-down', shown))
 
 
-class ConfigPlan(object):
-    """What to do for each setting, decided from one read; every check runs before any write."""
-
-    def __init__(self, settings, current_items):
-        self.steps = []
-        for setting, current in zip(settings, current_items):
-            self.steps.append(self._decide(setting, current))
-
-    @staticmethod
-    def _decide(setting, current):
-        if not current.get('declared'):
-            raise MagentoInputError('The "%s" path doesn\'t exist. Verify and try again. Magento accepts only paths '
-                                    'declared as fields in its system.xml (not groups, sections, or config.xml-only '
-                                    'paths).' % setting['path'])
-        locked = current.get('locked')
-        step = dict(setting, sensitive=bool(current.get('sensitive')), before=current.get('value'),
-                    existed=bool(current.get('exists')), locked=locked, action=None)
-        if setting['state'] == 'present':
-            check_option(setting, current)
-        if setting['state'] == 'absent':
-            if locked:
-                raise MagentoInputError('%s is locked in %s: remove it there; Magento cannot delete a locked value.'
-                                        % (setting['path'], locked['source']))
-            step['action'] = 'delete' if current.get('exists') else None
-            return step
-        if setting['lock'] != 'none':
-            wanted_source = LOCK_FILES[setting['lock']]
-            done = (locked and locked['source'] == wanted_source and locked['scope'] == setting['scope']
-                    and same(locked.get('value'), setting['value']))
-            step['before'] = locked.get('value') if locked else current.get('value')
-            step['action'] = None if done else 'lock'
-            return step
+def setting_action(current, setting):
+    """The action one setting needs (set, lock, delete or None) given its stored CONFIG_ITEM; raises for what Magento
+    would refuse, so every setting is checked before any is written."""
+    if not current.get('declared'):
+        raise MagentoInputError('The "%s" path doesn\'t exist. Verify and try again. Magento accepts only paths '
+                                'declared as fields in its system.xml (not groups, sections, or config.xml-only '
+                                'paths).' % setting['path'])
+    locked = current.get('locked')
+    if setting['state'] == 'present':
+        check_option(setting, current)
+    if setting['state'] == 'absent':
         if locked:
-            if same(locked.get('value'), setting['value']):
-                step['before'] = locked.get('value')
-                return step
-            raise MagentoInputError(
-                '%s is locked in %s at %s scope, so Magento will not change it (config:set says "The value you set '
-                'has already been locked."). Change it in that file, or set lock=%s to overwrite the locked value.'
-                % (setting['path'], locked['source'], locked['scope'],
-                   'config' if locked['source'].endswith('config.php') else 'env'))
-        step['action'] = None if current.get('exists') and same(current.get('value'), setting['value']) else 'set'
-        return step
+            raise MagentoInputError('%s is locked in %s: remove it there; Magento cannot delete a locked value.'
+                                    % (setting['path'], locked['source']))
+        return 'delete' if current.get('exists') else None
+    if setting['lock'] != 'none':
+        wanted_source = LOCK_FILES[setting['lock']]
+        done = (locked and locked['source'] == wanted_source and locked['scope'] == setting['scope']
+                and same(locked.get('value'), setting['value']))
+        return None if done else 'lock'
+    if locked:
+        if same(locked.get('value'), setting['value']):
+            return None
+        raise MagentoInputError(
+            '%s is locked in %s at %s scope, so Magento will not change it (config:set says "The value you set '
+            'has already been locked."). Change it in that file, or set lock=%s to overwrite the locked value.'
+            % (setting['path'], locked['source'], locked['scope'],
+               'config' if locked['source'].endswith('config.php') else 'env'))
+    return None if current.get('exists') and same(current.get('value'), setting['value']) else 'set'
 
-    @property
-    def changes(self):
-        return [step for step in self.steps if step['action']]
+
+def plan_settings(settings, current_items):
+    """The engine's steps for the settings and their stored CONFIG_ITEMs (one read); ``desired`` is the setting."""
+    return plan(((key(setting), item, setting) for setting, item in zip(settings, current_items)),
+                setting_action)
 
 
-def predicted_invalidation(plan):
-    """The cache types the plan's writes would make Magento mark invalidated (what a check run reports)."""
-    types = ['config'] if plan.changes else []
-    for step in plan.changes:
-        types.extend(extra for extra in EXTRA_INVALIDATION.get(step['path'], ()) if extra not in types)
+def stored_value(step):
+    """The value in effect before the step: a locked value wins over the database's."""
+    locked = step['current'].get('locked')
+    return locked.get('value') if locked else step['current'].get('value')
+
+
+def value_after(step):
+    return None if step['action'] == 'delete' else step['desired']['value']
+
+
+def is_sensitive(step):
+    return bool(step['current'].get('sensitive'))
+
+
+def predicted_invalidation(steps):
+    """The cache types the steps' writes would make Magento mark invalidated (what a check run reports)."""
+    changes = pending(steps)
+    types = ['config'] if changes else []
+    for step in changes:
+        types.extend(extra for extra in EXTRA_INVALIDATION.get(step['desired']['path'], ()) if extra not in types)
     return types
 
 
@@ -163,27 +167,23 @@ BEARER_WARNING = (
     '(docs/security.md).' % BEARER_PATH)
 
 
-def bearer_warning(plan):
-    """The warning to give when ``plan`` turns integration-as-bearer on, or None (SPEC 4.7)."""
-    for step in plan.changes:
-        if step['path'] == BEARER_PATH and step['action'] in ('set', 'lock') and step['value'] not in (None, '', '0'):
+def bearer_warning(steps):
+    """The warning to give when ``steps`` turn integration-as-bearer on, or None (SPEC 4.7)."""
+    for step in pending(steps):
+        if step['desired']['path'] == BEARER_PATH and value_after(step) not in (None, '', '0'):
             return BEARER_WARNING
     return None
 
 
 def config_set_args(step):
+    setting = step['desired']
     args = ['config:set']
-    if step['scope'] != 'default':
-        args += ['--scope=' + step['scope'], '--scope-code=' + step['scope_code']]
+    if setting['scope'] != 'default':
+        args += ['--scope=' + setting['scope'], '--scope-code=' + setting['scope_code']]
     if step['action'] == 'lock':
-        args.append('--lock-env' if step['lock'] == 'env' else '--lock-config')
+        args.append('--lock-env' if setting['lock'] == 'env' else '--lock-config')
     # '--' so that a value starting with '-' is not read as an option.
-    return args + ['--', step['path'], step['value']]
-
-
-def public(step, value_key):
-    value = step[value_key]
-    return MASK if step['sensitive'] and value not in (None, '') else value
+    return args + ['--', setting['path'], setting['value']]
 
 
 class ConfigWriter(object):
@@ -202,13 +202,13 @@ class ConfigWriter(object):
                  for item, field in zip(results[0]['items'], results[1]['items'])]
         return items, (results[2]['types'] if with_cache_status else None)
 
-    def write(self, plan):
-        """Apply the plan's changes: first every value and lock with config:set (one process each, in the order of the
+    def write(self, steps):
+        """The engine's writer: first every value and lock with config:set (one process each, in the order of the
         settings), then all deletions in one bridge call. A failure stops there: the earlier saves stay done."""
-        deletions = [step for step in plan.changes if step['action'] == 'delete']
-        for step in plan.changes:
+        deletions = [step['desired'] for step in steps if step['action'] == 'delete']
+        for step in steps:
             if step['action'] in ('set', 'lock'):
-                self.transport.magento(config_set_args(step), attempted='Saving config %s' % key(step))
+                self.transport.magento(config_set_args(step), attempted='Saving config %s' % step['key'])
         if deletions:
             self.transport.bridge([{'action': 'config.delete', 'items': [
                 {'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code']} for s in deletions]}])
@@ -217,15 +217,25 @@ class ConfigWriter(object):
         return [t['id'] for t in self.transport.bridge([{'action': 'cache.status'}])[0]['types'] if t['invalidated']]
 
 
-def diff_of(plan):
-    before, after = {}, {}
-    for step in plan.changes:
-        before[key(step)] = public(step, 'before') if step['existed'] or step['locked'] else None
-        after[key(step)] = None if step['action'] == 'delete' else public(step, 'value')
-    return {'before': before, 'after': after}
+def config_diff(steps):
+    """The settings that change, keyed ``scope[/code]:path``: the value before (None when none was stored) and after
+    (None when deleted), sensitive values masked. A lock of the same value is a change too, so the plan names the
+    keys."""
+    changes = pending(steps)
+    before = dict((step['key'], stored_value(step) if step['current'].get('exists') or step['current'].get('locked')
+                   else None) for step in changes)
+    after = dict((step['key'], value_after(step)) for step in changes)
+    return build_diff(before, after, secret_keys=[step['key'] for step in changes if is_sensitive(step)],
+                      keys=[step['key'] for step in changes])
 
 
-def change_report(plan):
-    return [{'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code'], 'action': s['action'],
-             'before': public(s, 'before'), 'after': None if s['action'] == 'delete' else public(s, 'value')}
-            for s in plan.changes]
+def change_report(steps):
+    """Each change: its setting, its action and the values before and after, sensitive ones masked."""
+    report = []
+    for step in pending(steps):
+        setting = step['desired']
+        values = mask_secrets({'before': stored_value(step), 'after': value_after(step)},
+                              ('before', 'after') if is_sensitive(step) else ())
+        report.append(dict(path=setting['path'], scope=setting['scope'], scope_code=setting['scope_code'],
+                           action=step['action'], **values))
+    return report

@@ -24,16 +24,19 @@ def changed_keys(before, after):
     return [key for key in after if before.get(key) != after[key]]
 
 
-def build_diff(before, after, secret_keys=()):
+def build_diff(before, after, secret_keys=(), keys=None):
     """Ansible diff of an object: only the keys that change, secrets masked.
 
-    ``before`` None means the object is created, ``after`` None that it is removed.
+    ``before`` None means the object is created, ``after`` None that it is removed. ``keys`` are the keys that change
+    when the caller's plan knows them better than a comparison of values (a value locked as it is stays the same
+    value; the cache types acted on are the subject of a change of state).
     """
     if before is None:
         return {'before': {'state': 'absent'}, 'after': mask_secrets(dict(after, state='present'), secret_keys)}
     if after is None:
         return {'before': mask_secrets(dict(before, state='present'), secret_keys), 'after': {'state': 'absent'}}
-    keys = changed_keys(before, after)
+    if keys is None:
+        keys = changed_keys(before, after)
     return {
         'before': mask_secrets(dict((key, before.get(key)) for key in keys), secret_keys),
         'after': mask_secrets(dict((key, after[key]) for key in keys), secret_keys),

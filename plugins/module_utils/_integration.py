@@ -288,18 +288,3 @@ class Integrations(object):
     def write(self, actions):
         """Several create/update/delete actions in one bridge call; their results in order."""
         return self.transport.bridge(actions)
-
-    def create(self, view):
-        return self.write([self.create_action(view)])[0]['integration']
-
-    def update(self, current, view):
-        return self.write([self.update_action(current, view)])[0]['integration']
-
-    def delete(self, current):
-        return self.write([self.delete_action(current)])[0]['deleted']
-
-    def call(self, action, current, **params):
-        """A token action (activate, prepare_exchange, post_to_consumer, revoke) on an integration."""
-        request = dict(params, action='integration.' + action, integration_id=current['id'],
-                       context={'name': current['name']})
-        return self.transport.bridge([request])[0]

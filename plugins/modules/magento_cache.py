@@ -68,9 +68,10 @@ cache_types:
   sample: [config, config_webservice]
 '''
 
-from ansible_collections.commerceops.magento.plugins.module_utils._cache import Caches
+from ansible_collections.commerceops.magento.plugins.module_utils._cache import Caches, cache_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import apply, pending
 
 
 def main():
@@ -86,18 +87,16 @@ def main():
     try:
         known = caches.status()
         requested = caches.check_types(module.params['types'], known)
-        targets = caches.targets(state, requested, known)
-        if targets and not module.check_mode:
-            # With no types asked, clean/flush run without arguments, as Magento's "all" (SPEC §9.3).
-            caches.apply(state, targets, all_types=not requested and state in ('cleaned', 'flushed'))
+        steps = caches.plan(state, requested, known)
+        # With no types asked, clean/flush run without arguments, as Magento's "all" (SPEC §9.3).
+        apply(steps, caches.writer(state, all_types=not requested and state in ('cleaned', 'flushed')),
+              module.check_mode)
     except MagentoError as error:
         module.fail_from(error)
+    targets = [step['key'] for step in pending(steps)]
     result = dict(changed=bool(targets), cache_types=targets)
     if module._diff:
-        result['diff'] = {'before': {}, 'after': {}} if not targets else {
-            'before': {'cache_types': targets, 'state': 'enabled' if state == 'disabled' else
-                       'disabled' if state == 'enabled' else 'as is'},
-            'after': {'cache_types': targets, 'state': state}}
+        result['diff'] = cache_diff(state, targets)
     module.exit_json(**result)
 
 

@@ -161,10 +161,12 @@ invalidated_cache_types:
 '''
 
 from ansible_collections.commerceops.magento.plugins.module_utils._config import (
-    ConfigPlan, ConfigWriter, bearer_warning, change_report, diff_of, normalise_setting, predicted_invalidation,
+    ConfigWriter, bearer_warning, change_report, config_diff, is_sensitive, normalise_setting, plan_settings,
+    predicted_invalidation,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import apply, pending
 
 SETTING_OPTIONS = dict(
     path=dict(type='str', required=True),
@@ -192,22 +194,23 @@ def main():
                     for index, raw in enumerate(raw_settings)]
         writer = ConfigWriter(module.transport)
         current, _cache = writer.read(settings)
-        plan = ConfigPlan(settings, current)
+        steps = plan_settings(settings, current)
         # Values of encrypted or sensitive fields are masked everywhere Ansible prints this task.
-        module.no_log_values.update(step['value'] for step in plan.steps if step['sensitive'] and step['value'])
-        warning = bearer_warning(plan)
+        module.no_log_values.update(step['desired']['value'] for step in steps
+                                    if is_sensitive(step) and step['desired']['value'])
+        warning = bearer_warning(steps)
         if warning:
             module.warn(warning)
-        if plan.changes and not module.check_mode:
-            writer.write(plan)
+        apply(steps, writer.write, module.check_mode)
+        if pending(steps) and not module.check_mode:
             invalidated = writer.invalidated()
         else:
-            invalidated = predicted_invalidation(plan)
+            invalidated = predicted_invalidation(steps)
     except MagentoError as error:
         module.fail_from(error)
-    result = dict(changed=bool(plan.changes), changes=change_report(plan), invalidated_cache_types=invalidated)
+    result = dict(changed=bool(pending(steps)), changes=change_report(steps), invalidated_cache_types=invalidated)
     if module._diff:
-        result['diff'] = diff_of(plan)
+        result['diff'] = config_diff(steps)
     module.exit_json(**result)
 
 

@@ -261,7 +261,6 @@ kept_integrations:
   sample: [Vendor Sync]
 '''
 
-from ansible_collections.commerceops.magento.plugins.module_utils._crud import ensure, ensure_many, plan
 from ansible_collections.commerceops.magento.plugins.module_utils._diff import keyed_diff
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError, MagentoInputError
 from ansible_collections.commerceops.magento.plugins.module_utils._integration import (
@@ -269,6 +268,9 @@ from ansible_collections.commerceops.magento.plugins.module_utils._integration i
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._items import INTEGRATION_ITEM_OPTIONS
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import (
+    apply, ensure_state, pending, plan, step_diff,
+)
 
 SINGLE_ONLY = ('email', 'callback_url', 'identity_link_url', 'resource_access', 'resources')
 
@@ -293,6 +295,22 @@ def wanted(params, current, acl_ids, warnings):
     return desired
 
 
+def writer(integrations):
+    """The engine's writer: every create, update and delete in one bridge call; the integrations as written."""
+    def write(steps):
+        results = integrations.write([write_action(step) for step in steps])
+        return [to_view(result.get('integration')) for result in results]
+    return write
+
+
+def write_action(step):
+    if step['action'] == 'create':
+        return Integrations.create_action(step['after'])
+    if step['action'] == 'update':
+        return Integrations.update_action(step['current'], step['after'])
+    return Integrations.delete_action(step['current'])
+
+
 def run(module, warnings, seen):
     params = module.params
     name = check_name(params['name'])
@@ -301,28 +319,16 @@ def run(module, warnings, seen):
     current = seen[name] = to_view(found['integration'])
     acl_ids = [resource['id'] for resource in found['acl']] if 'acl' in found else []
     desired = wanted(params, current, acl_ids, warnings)
-    return ensure(
-        params['state'], current, desired,
-        create=lambda view: to_view(integrations.create(view)),
-        update=lambda cur, changes: to_view(integrations.update(cur, dict(cur, **changes))),
-        delete=integrations.delete,
-        check_mode=module.check_mode,
-    )
-
-
-def write_action(step):
-    if step['action'] == 'create':
-        return Integrations.create_action(step['desired'])
-    if step['action'] == 'update':
-        return Integrations.update_action(step['current'], dict(step['current'], **step['changes']))
-    return Integrations.delete_action(step['current'])
+    step = apply(plan([(name, current, desired)], ensure_state), writer(integrations), module.check_mode)[0]
+    return dict(changed=bool(step['action']), diff=step_diff(step), object=step['after'])
 
 
 def unlisted(store, found, warnings):
-    """exclusive=true: the plans removing the store's integrations that no item names (matched by id, as Magento
-    matched the names), and the names of those kept because a module's integration.xml declares them."""
+    """exclusive=true: the store's integrations that no item names (matched by id, as Magento matched the names), as
+    ``(name, current, None)`` objects to remove, and the names of those kept because a module's integration.xml
+    declares them."""
     listed = set(read['integration']['integration_id'] for read in found if read['integration'] is not None)
-    steps, kept = [], []
+    removals, kept = [], []
     for view in (to_view(raw) for raw in store if raw['integration_id'] not in listed):
         if view['setup_type'] == 'config':
             kept.append(view['name'])
@@ -330,8 +336,8 @@ def unlisted(store, found, warnings):
                             "etc/integration.xml declares it, and Magento refuses to delete it (uninstall that module "
                             "to remove it)." % view['name'])
         else:
-            steps.append(plan('absent', view, None))
-    return steps, kept
+            removals.append((view['name'], view, None))
+    return removals, kept
 
 
 def run_many(module, warnings, seen):
@@ -349,27 +355,20 @@ def run_many(module, warnings, seen):
         store = found[0].get('all', [])
     else:
         found, store = [], integrations.list()[0]
-    steps = []
+    objects = []
     for index, (item, name, read) in enumerate(zip(items, names, found)):
         current = seen[name] = to_view(read['integration'])
         acl_ids = [resource['id'] for resource in read['acl']] if 'acl' in read else []
         item_warnings = []
         desired = item_error(index, name, wanted, dict(item, name=name), current, acl_ids, item_warnings)
         warnings.extend('integrations[%d] %r: %s' % (index, name, warning) for warning in item_warnings)
-        steps.append(plan(item['state'], current, desired))
+        objects.append((name, current, desired))
     removals, kept = unlisted(store, found, warnings) if exclusive else ([], [])
-    removed = [step['current']['name'] for step in removals]
-    names, steps = names + removed, steps + removals
-
-    def write_all(pending):
-        results = integrations.write([write_action(step) for step in pending])
-        return [to_view(result.get('integration')) for result in results]
-
-    ensure_many(steps, write_all, module.check_mode)
-    return dict(changed=any(step['changed'] for step in steps),
-                changed_names=[name for name, step in zip(names, steps) if step['changed']],
-                diff=keyed_diff((name, step['diff']) for name, step in zip(names, steps)),
-                objects=[step['object'] for step in steps[:len(items)]], removed_names=removed, kept_names=kept)
+    steps = apply(plan(objects + removals, ensure_state), writer(integrations), module.check_mode)
+    return dict(changed=bool(pending(steps)), changed_names=[step['key'] for step in pending(steps)],
+                diff=keyed_diff((step['key'], step_diff(step)) for step in steps),
+                objects=[step['after'] for step in steps[:len(items)]],
+                removed_names=[name for name, _current, _desired in removals], kept_names=kept)
 
 
 def main():

@@ -72,10 +72,11 @@ cleaned_cache_types:
 
 from ansible_collections.commerceops.magento.plugins.module_utils._cache import Caches
 from ansible_collections.commerceops.magento.plugins.module_utils._config import (
-    GUEST_ACCESS_PATH as PATH, ConfigPlan, ConfigWriter, normalise_setting,
+    GUEST_ACCESS_PATH as PATH, ConfigWriter, normalise_setting, plan_settings,
 )
 from ansible_collections.commerceops.magento.plugins.module_utils._errors import MagentoError
 from ansible_collections.commerceops.magento.plugins.module_utils._module import MagentoModule
+from ansible_collections.commerceops.magento.plugins.module_utils._plan import apply, pending
 
 # config:set marks config and config_webservice invalidated; only the latter makes routes change (SPEC §7).
 CACHE_TYPES = ['config', 'config_webservice']
@@ -101,8 +102,8 @@ def main():
         # No stored row means Magento's config.xml default, 0.
         if not current[0].get('exists') and not current[0].get('locked') and not wanted:
             current[0] = dict(current[0], exists=True, value='0')
-        plan = ConfigPlan([setting], current)
-        saved = bool(plan.changes)
+        steps = plan_settings([setting], current)
+        saved = bool(pending(steps))
         # A value an earlier run saved but did not get to clean the caches for (it failed or was stopped) is not in
         # effect until config_webservice is cleaned: clean what is still invalidated.
         invalidated = [cache_type['id'] for cache_type in cache_types or [] if cache_type['invalidated']]
@@ -110,11 +111,10 @@ def main():
             if 'config_webservice' in invalidated else []
         cleaned = (CACHE_TYPES if saved else stale) if refresh else []
         changed = saved or bool(cleaned)
-        if changed and not module.check_mode:
-            if saved:
-                writer.write(plan)
-            if cleaned:
-                Caches(module.transport).apply('cleaned', cleaned)
+        apply(steps, writer.write, module.check_mode)
+        # Then every type of ``cleaned``, in that order, whatever its status: the save invalidates them.
+        cleaning = Caches.plan('cleaned', cleaned, [{'id': cache_id} for cache_id in cleaned])
+        apply(cleaning, Caches(module.transport).writer('cleaned'), module.check_mode)
     except MagentoError as error:
         module.fail_from(error)
     if wanted and saved:
