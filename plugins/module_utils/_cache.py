@@ -46,15 +46,15 @@ class Caches(object):
         return plan(((cache_type['id'], cache_type, wanted) for cache_type in known
                      if not requested or cache_type['id'] in requested), action)
 
+    def run(self, state, types, all_types=False):
+        """The bin/magento command of ``state`` on ``types`` (``all_types``: on every type, as Magento's "all")."""
+        args = [COMMANDS[state]] + ([] if all_types else list(types))
+        what = 'all cache types' if all_types else 'cache types %s' % ', '.join(types)
+        self.transport.magento(args, attempted='Running bin/magento %s on %s' % (COMMANDS[state], what))
+
     def writer(self, state, all_types=False):
-        """The engine's writer: the bin/magento command of ``state`` on the steps' types (``all_types``: on every
-        type, as Magento's "all")."""
-        def write(steps):
-            types = [step['key'] for step in steps]
-            args = [COMMANDS[state]] + ([] if all_types else types)
-            what = 'all cache types' if all_types else 'cache types %s' % ', '.join(types)
-            self.transport.magento(args, attempted='Running bin/magento %s on %s' % (COMMANDS[state], what))
-        return write
+        """The engine's writer: ``run`` on the steps' types."""
+        return lambda steps: self.run(state, [step['key'] for step in steps], all_types)
 
 
 def cache_diff(state, types):

@@ -189,6 +189,7 @@ def config_set_args(step):
 class ConfigWriter(object):
     def __init__(self, transport):
         self.transport = transport
+        self._status_after_write = None  # the cache types as the deletions' bridge call read them after writing
 
     def read(self, settings, with_cache_status=False):
         """(each setting's CONFIG_ITEM with its field's ``type`` and ``options``, cache types): one bridge call."""
@@ -204,17 +205,25 @@ class ConfigWriter(object):
 
     def write(self, steps):
         """The engine's writer: first every value and lock with config:set (one process each, in the order of the
-        settings), then all deletions in one bridge call. A failure stops there: the earlier saves stay done."""
+        settings), then all deletions in one bridge call, which also reads the cache status once everything is written
+        (for ``invalidated``, without a Magento bootstrap of its own). A failure stops there: the earlier saves stay
+        done."""
         deletions = [step['desired'] for step in steps if step['action'] == 'delete']
         for step in steps:
             if step['action'] in ('set', 'lock'):
                 self.transport.magento(config_set_args(step), attempted='Saving config %s' % step['key'])
         if deletions:
-            self.transport.bridge([{'action': 'config.delete', 'items': [
-                {'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code']} for s in deletions]}])
+            results = self.transport.bridge([{'action': 'config.delete', 'items': [
+                {'path': s['path'], 'scope': s['scope'], 'scope_code': s['scope_code']} for s in deletions]},
+                {'action': 'cache.status'}])
+            self._status_after_write = results[1]['types']
 
     def invalidated(self):
-        return [t['id'] for t in self.transport.bridge([{'action': 'cache.status'}])[0]['types'] if t['invalidated']]
+        """The cache types Magento marks invalidated after ``write``."""
+        types = self._status_after_write
+        if types is None:
+            types = self.transport.bridge([{'action': 'cache.status'}])[0]['types']
+        return [cache_type['id'] for cache_type in types if cache_type['invalidated']]
 
 
 def config_diff(steps):

@@ -112,9 +112,9 @@ def main():
         cleaned = (CACHE_TYPES if saved else stale) if refresh else []
         changed = saved or bool(cleaned)
         apply(steps, writer.write, module.check_mode)
-        # Then every type of ``cleaned``, in that order, whatever its status: the save invalidates them.
-        cleaning = Caches.plan('cleaned', cleaned, [{'id': cache_id} for cache_id in cleaned])
-        apply(cleaning, Caches(module.transport).writer('cleaned'), module.check_mode)
+        if cleaned and not module.check_mode:
+            # Every type of ``cleaned``, whatever its status read before: the save has just invalidated them.
+            Caches(module.transport).run('cleaned', cleaned)
     except MagentoError as error:
         module.fail_from(error)
     if wanted and saved:

@@ -58,6 +58,7 @@ class FakeHost(object):
                          'cache.status': lambda action: {'types': []},
                          'config.options': field_options}
         self.calls = []
+        self.batches = []  # the actions of each bridge call: one PHP process each
         self.answers = []
         self.commands = []
         self.command_results = {}
@@ -66,6 +67,7 @@ class FakeHost(object):
         self.handlers[action] = answer if callable(answer) else (lambda _action, _answer=answer: _answer)
 
     def bridge(self, transport, actions):
+        self.batches.append([action['action'] for action in actions])
         results = []
         for action in actions:
             self.calls.append(action)

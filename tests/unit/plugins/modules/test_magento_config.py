@@ -58,6 +58,14 @@ def test_settings_batch_reads_once_and_writes_only_what_differs(host, run_module
     assert [c['action'] for c in result['changes']] == ['set', 'delete']
 
 
+def test_deletions_read_the_invalidated_types_in_their_own_bridge_call(host, run_module, stored):
+    stored['oauth/cleanup/cleanup_probability'] = item('oauth/cleanup/cleanup_probability', '100')
+    failed, result = run_module(magento_config.main, {'path': 'oauth/cleanup/cleanup_probability', 'state': 'absent'})
+    assert not failed and result['changed'] and result['invalidated_cache_types'] == ['config']
+    # Two PHP processes: the read, then the deletion with the cache status after it (not a third for the status).
+    assert host.batches == [['config.get', 'config.options'], ['config.delete', 'cache.status']]
+
+
 def test_locked_value_fails_before_any_write_naming_the_file(host, run_module, stored):
     stored['oauth/consumer/enable_integration_as_bearer'] = item(
         'oauth/consumer/enable_integration_as_bearer', None, exists=False,
